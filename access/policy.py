@@ -1,0 +1,593 @@
+"""The access policy: the one place that decides what a user may reach.
+
+Every rule of DESIGN.md's rule table lives here, each with two faces side by side:
+
+* a predicate (`can_reply(user, ticket)`) that answers for one object and returns a `Decision`
+  (truthy when allowed) that also says, in words an administrator understands, which rule
+  decided it;
+* a queryset filter (`tickets_writable(qs, user)`, reached as `Ticket.objects.writable_by(user)`)
+  that answers for many objects at once.
+
+Tests check that both faces agree for every case. Nothing outside this module reads the
+external-access fields of a user (address sets, recipients, types, status restriction) to decide
+anything. Everything not explicitly allowed below is denied.
+
+A user's grants load lazily, in a bounded number of queries, at most once per user object —
+Django loads the user object anew for each request, so a change to the grants applies on the
+user's next request. Inactive users grant nothing; inactive addresses are in no set.
+
+Internal users (not `is_external`) work in the desk and admin: a model permission from their
+roles covers every object of that model (queues narrow by team for convenience, not for access).
+External users are confined to their address sets whatever roles they hold, and never reach the
+desk or admin.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.contrib.auth.backends import ModelBackend
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext as _
+
+# The basic rights (DESIGN.md, "Basic rights"): the permissions roles carry.
+ADDRESSES_READ = "addresses.view_address"
+ADDRESSES_WRITE = "addresses.change_address"
+MACHINES_READ = "addresses.view_machine"
+MACHINES_WRITE = "addresses.change_machine"
+CONTACTS_READ = "addresses.view_contactperson"
+CONTACTS_WRITE = "addresses.change_contactperson"
+CONTACTS_ADD = "addresses.add_contactperson"
+TICKETS_READ = "tickets.view_ticket"
+TICKETS_FILE = "tickets.add_ticket"
+TICKETS_WRITE = "tickets.change_ticket"
+
+RIGHT_LABELS = {
+    ADDRESSES_READ: "Addresses (read)",
+    ADDRESSES_WRITE: "Addresses (write)",
+    MACHINES_READ: "Machines (read)",
+    MACHINES_WRITE: "Machines (write)",
+    CONTACTS_READ: "Contact person (read)",
+    CONTACTS_WRITE: "Contact person (write)",
+    CONTACTS_ADD: "Contact person (add)",
+    TICKETS_READ: "Tickets (read)",
+    TICKETS_FILE: "Tickets (file)",
+    TICKETS_WRITE: "Tickets (reply, set status)",
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer to "may this user do this?", with the rule that decided it."""
+
+    allowed: bool
+    reason: str
+
+    def __bool__(self):
+        return self.allowed
+
+
+def _allow(reason):
+    return Decision(True, reason)
+
+
+def _deny(reason):
+    return Decision(False, reason)
+
+
+_model_backend = ModelBackend()
+
+
+class Grants:
+    """What one user holds. Every part loads on first use and is kept for the user object."""
+
+    def __init__(self, user):
+        self.user = user
+        self.active = bool(getattr(user, "is_authenticated", False) and user.is_active)
+        self.external = self.active and bool(getattr(user, "is_external", False))
+        self.internal = self.active and not self.external
+
+    @cached_property
+    def perms(self):
+        """Model permissions from the user's roles (ModelBackend caches them on the user)."""
+        if not self.active:
+            return frozenset()
+        return frozenset(_model_backend.get_all_permissions(self.user))
+
+    def has(self, perm):
+        if not self.active:
+            return False
+        if self.internal and self.user.is_superuser:
+            return True
+        return perm in self.perms
+
+    @cached_property
+    def _address_sets(self):
+        """(read ∪ write, write) as frozensets of active address ids, in one query."""
+        if not self.external:
+            return frozenset(), frozenset()
+        user = self.user
+        Address = type(user).read_addresses.field.related_model
+        read_through = type(user).read_addresses.through
+        write_through = type(user).write_addresses.through
+        in_write = write_through.objects.filter(user_id=user.pk, address_id=OuterRef("pk"))
+        rows = (
+            Address.objects.filter(is_active=True)
+            .filter(
+                Q(pk__in=read_through.objects.filter(user_id=user.pk).values("address_id"))
+                | Q(pk__in=write_through.objects.filter(user_id=user.pk).values("address_id"))
+            )
+            .annotate(writable=Exists(in_write))
+            .values_list("pk", "writable")
+        )
+        read, write = set(), set()
+        for pk, writable in rows:
+            read.add(pk)
+            if writable:
+                write.add(pk)
+        return frozenset(read), frozenset(write)
+
+    @property
+    def read_ids(self):
+        """R(u): active addresses in the read or the write set."""
+        return self._address_sets[0]
+
+    @property
+    def write_ids(self):
+        """W(u): active addresses in the write set."""
+        return self._address_sets[1]
+
+    @cached_property
+    def own_contact_id(self):
+        """The user's linked contact person, if it and its address are still valid."""
+        user = self.user
+        if not self.external or not user.contact_person_id:
+            return None
+        ContactPerson = type(user).contact_person.field.related_model
+        linked = ContactPerson.objects.filter(
+            pk=user.contact_person_id, address_id=user.address_id, address__is_active=True
+        )
+        return user.contact_person_id if linked.exists() else None
+
+    @cached_property
+    def type_ids(self):
+        if not self.external:
+            return frozenset()
+        return frozenset(
+            self.user.ticket_types.filter(is_active=True).values_list("pk", flat=True)
+        )
+
+    @cached_property
+    def team_ids(self):
+        if not self.external:
+            return frozenset()
+        return frozenset(
+            self.user.responsible_teams.filter(is_active=True).values_list("pk", flat=True)
+        )
+
+    @cached_property
+    def recipient_user_ids(self):
+        if not self.external:
+            return frozenset()
+        return frozenset(
+            self.user.responsible_users.filter(is_active=True, is_external=False).values_list(
+                "pk", flat=True
+            )
+        )
+
+    @property
+    def restrict_status(self):
+        return self.external and self.user.restrict_status
+
+    @cached_property
+    def allowed_status_ids(self):
+        if not self.restrict_status:
+            return frozenset()
+        return frozenset(
+            self.user.allowed_statuses.filter(is_active=True).values_list("pk", flat=True)
+        )
+
+
+def grants_for(user):
+    """The user's grants, loaded once per user object (that is, once per request)."""
+    grants = getattr(user, "_access_grants", None)
+    if grants is None or grants.user is not user:
+        grants = Grants(user)
+        user._access_grants = grants
+    return grants
+
+
+def forget_grants(user):
+    """Drop cached grants and permissions, e.g. after changing a user in the same request."""
+    for attr in ("_access_grants", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        if hasattr(user, attr):
+            delattr(user, attr)
+
+
+# ---------------------------------------------------------------------------------------------
+# Who may enter which area.
+
+
+def can_use_portal(user):
+    g = grants_for(user)
+    if not g.active:
+        return _deny(_("the account is inactive or not signed in"))
+    if not g.external:
+        return _deny(_("the portal is for external users"))
+    return _allow(_("an active external user"))
+
+
+def can_use_desk(user):
+    g = grants_for(user)
+    if not g.active:
+        return _deny(_("the account is inactive or not signed in"))
+    if g.external:
+        return _deny(_("external users never reach the desk"))
+    if not g.has(TICKETS_READ):
+        return _deny(_("no role grants the desk rights (Tickets read)"))
+    return _allow(_("an internal user with the desk rights"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The shared core: a basic right plus membership of an address set.
+
+
+def _address_rule(g, perms, address_id, *, write, subject):
+    """Decide an action on something that belongs to `address_id`.
+
+    `perms` are the basic rights the action needs (all of them); `write` selects W(u) instead
+    of R(u) for external users. Internal users need only the rights.
+    """
+    if not g.active:
+        return _deny(_("the account is inactive or not signed in"))
+    for perm in perms:
+        if not g.has(perm):
+            return _deny(
+                _("no role grants the basic right %(right)s") % {"right": RIGHT_LABELS[perm]}
+            )
+    if g.internal:
+        return _allow(_("internal user with the basic right"))
+    if write:
+        if address_id in g.write_ids:
+            return _allow(_("%(subject)s is at an address in the write set") % {"subject": subject})
+        if address_id in g.read_ids:
+            return _deny(
+                _("%(subject)s is at an address in the read set, not in the write set")
+                % {"subject": subject}
+            )
+    elif address_id in g.read_ids:
+        return _allow(
+            _("%(subject)s is at an address in the read or write set") % {"subject": subject}
+        )
+    return _deny(
+        _("%(subject)s is at an address in neither set, or the address is inactive")
+        % {"subject": subject}
+    )
+
+
+def _scope(qs, g, perms, field, *, write, extra=None):
+    """The queryset face of `_address_rule`; `extra` is a Q for additional allowed rows."""
+    if not g.active or not all(g.has(perm) for perm in perms):
+        return qs.none()
+    if g.internal:
+        return qs
+    ids = g.write_ids if write else g.read_ids
+    condition = Q(**{f"{field}__in": ids})
+    if extra is not None:
+        condition |= extra
+    return qs.filter(condition)
+
+
+# ---------------------------------------------------------------------------------------------
+# Addresses.
+
+
+def can_see_address(user, address):
+    return _address_rule(
+        grants_for(user), [ADDRESSES_READ], address.pk, write=False,
+        subject=_("address %(number)s") % {"number": address.number},
+    )
+
+
+def addresses_visible(qs, user):
+    return _scope(qs, grants_for(user), [ADDRESSES_READ], "pk", write=False)
+
+
+def can_edit_address(user, address):
+    return _address_rule(
+        grants_for(user), [ADDRESSES_READ, ADDRESSES_WRITE], address.pk, write=True,
+        subject=_("address %(number)s") % {"number": address.number},
+    )
+
+
+def addresses_writable(qs, user):
+    return _scope(qs, grants_for(user), [ADDRESSES_READ, ADDRESSES_WRITE], "pk", write=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Machines.
+
+
+def can_see_machine(user, machine):
+    return _address_rule(
+        grants_for(user), [MACHINES_READ], machine.address_id, write=False,
+        subject=_("machine %(number)s") % {"number": machine.number},
+    )
+
+
+def machines_visible(qs, user):
+    return _scope(qs, grants_for(user), [MACHINES_READ], "address_id", write=False)
+
+
+def can_edit_machine(user, machine):
+    return _address_rule(
+        grants_for(user), [MACHINES_READ, MACHINES_WRITE], machine.address_id, write=True,
+        subject=_("machine %(number)s") % {"number": machine.number},
+    )
+
+
+def machines_writable(qs, user):
+    return _scope(qs, grants_for(user), [MACHINES_READ, MACHINES_WRITE], "address_id", write=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Contact persons: the address sets, and also the user's own linked contact person.
+
+
+def _contact_rule(user, contact, perms, *, write):
+    g = grants_for(user)
+    if g.external and contact.pk is not None and contact.pk == g.own_contact_id:
+        if all(g.has(perm) for perm in perms):
+            return _allow(_("the user's own linked contact person"))
+    return _address_rule(
+        g, perms, contact.address_id, write=write,
+        subject=_("contact person %(name)s") % {"name": contact},
+    )
+
+
+def _contact_scope(qs, user, perms, *, write):
+    g = grants_for(user)
+    own = Q(pk=g.own_contact_id) if g.own_contact_id else None
+    return _scope(qs, g, perms, "address_id", write=write, extra=own)
+
+
+def can_see_contact(user, contact):
+    return _contact_rule(user, contact, [CONTACTS_READ], write=False)
+
+
+def contacts_visible(qs, user):
+    return _contact_scope(qs, user, [CONTACTS_READ], write=False)
+
+
+def can_edit_contact(user, contact):
+    return _contact_rule(user, contact, [CONTACTS_READ, CONTACTS_WRITE], write=True)
+
+
+def contacts_writable(qs, user):
+    return _contact_scope(qs, user, [CONTACTS_READ, CONTACTS_WRITE], write=True)
+
+
+def can_add_contact(user, address):
+    return _address_rule(
+        grants_for(user), [CONTACTS_READ, CONTACTS_ADD], address.pk, write=True,
+        subject=_("address %(number)s") % {"number": address.number},
+    )
+
+
+def addresses_for_new_contact(qs, user):
+    return _scope(qs, grants_for(user), [CONTACTS_READ, CONTACTS_ADD], "pk", write=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tickets: see, reply, set status.
+
+
+def _ticket_subject(ticket):
+    return _("ticket %(number)s") % {"number": ticket.number}
+
+
+def can_see_ticket(user, ticket):
+    return _address_rule(
+        grants_for(user), [TICKETS_READ], ticket.address_id, write=False,
+        subject=_ticket_subject(ticket),
+    )
+
+
+def tickets_visible(qs, user):
+    return _scope(qs, grants_for(user), [TICKETS_READ], "address_id", write=False)
+
+
+def can_reply(user, ticket):
+    """Reply (and, with `can_set_status`, change the status). Replying reopens a closed ticket."""
+    return _address_rule(
+        grants_for(user), [TICKETS_READ, TICKETS_WRITE], ticket.address_id, write=True,
+        subject=_ticket_subject(ticket),
+    )
+
+
+def tickets_writable(qs, user):
+    return _scope(qs, grants_for(user), [TICKETS_READ, TICKETS_WRITE], "address_id", write=True)
+
+
+def _status_rule(g, status):
+    if not status.is_active:
+        return _deny(_("status “%(status)s” is inactive") % {"status": status})
+    if g.restrict_status and status.pk not in g.allowed_status_ids:
+        return _deny(
+            _("the user's statuses are restricted and “%(status)s” is not among them")
+            % {"status": status}
+        )
+    return _allow(_("status “%(status)s” may be set") % {"status": status})
+
+
+def can_set_status(user, ticket, status):
+    decision = can_reply(user, ticket)
+    if not decision:
+        return decision
+    return _status_rule(grants_for(user), status)
+
+
+def statuses_settable(qs, user):
+    """Statuses `user` may apply on tickets it may write to (see `tickets_writable`)."""
+    g = grants_for(user)
+    if not g.active or not (g.has(TICKETS_READ) and g.has(TICKETS_WRITE)):
+        return qs.none()
+    if g.external and not g.write_ids:
+        return qs.none()
+    qs = qs.filter(is_active=True)
+    if g.restrict_status:
+        qs = qs.filter(pk__in=g.allowed_status_ids)
+    return qs
+
+
+def messages_visible(qs, user):
+    """Messages of tickets the caller already fetched through `tickets_visible`.
+
+    External users never see internal notes.
+    """
+    g = grants_for(user)
+    if not g.active:
+        return qs.none()
+    if g.external:
+        return qs.exclude(kind="internal_note")
+    return qs
+
+
+def can_see_message(user, message):
+    if not can_see_ticket(user, message.ticket):
+        return _deny(_("the ticket is not visible"))
+    if grants_for(user).external and message.kind == "internal_note":
+        return _deny(_("internal notes are never shown to external users"))
+    return _allow(_("a message of a visible ticket"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Filing a ticket: address, type, recipient, machine.
+
+
+def addresses_fileable(qs, user):
+    g = grants_for(user)
+    if not g.active or not g.has(TICKETS_FILE):
+        return qs.none()
+    if g.internal:
+        return qs.filter(is_active=True)
+    return qs.filter(pk__in=g.write_ids)
+
+
+def ticket_types_creatable(qs, user):
+    g = grants_for(user)
+    if not g.active or not g.has(TICKETS_FILE):
+        return qs.none()
+    qs = qs.filter(is_active=True)
+    if g.internal:
+        return qs
+    return qs.filter(pk__in=g.type_ids)
+
+
+def teams_recipient(qs, user):
+    """Teams `user` may send a ticket to."""
+    g = grants_for(user)
+    if not g.active or not g.has(TICKETS_FILE):
+        return qs.none()
+    qs = qs.filter(is_active=True)
+    if g.internal:
+        return qs
+    return qs.filter(pk__in=g.team_ids)
+
+
+def users_recipient(qs, user):
+    """Internal users `user` may send a ticket to."""
+    g = grants_for(user)
+    if not g.active or not g.has(TICKETS_FILE):
+        return qs.none()
+    qs = qs.filter(is_active=True, is_external=False)
+    if g.internal:
+        return qs
+    return qs.filter(pk__in=g.recipient_user_ids)
+
+
+def machines_fileable(qs, user, address):
+    """Machines `user` may name on a ticket filed at `address`."""
+    if not addresses_fileable(type(address).objects.filter(pk=address.pk), user).exists():
+        return qs.none()
+    return machines_visible(qs, user).filter(address_id=address.pk, is_active=True)
+
+
+def can_file(user):
+    """Whether `user` can file any ticket at all, and if not the first reason why."""
+    g = grants_for(user)
+    if not g.active:
+        return _deny(_("the account is inactive or not signed in"))
+    if not g.has(TICKETS_FILE):
+        return _deny(
+            _("no role grants the basic right %(right)s") % {"right": RIGHT_LABELS[TICKETS_FILE]}
+        )
+    if g.internal:
+        return _allow(_("internal user with the basic right"))
+    if not g.write_ids:
+        return _deny(_("no active address in the write set"))
+    if not g.type_ids:
+        return _deny(_("no active ticket type is allowed"))
+    if not (g.team_ids or g.recipient_user_ids):
+        return _deny(_("no active team or user responsible"))
+    return _allow(_("the user may file tickets"))
+
+
+def can_file_ticket(user, *, address, ticket_type, team=None, recipient=None, machine=None):
+    """Whether `user` may file a ticket with exactly these values."""
+    g = grants_for(user)
+    decision = can_file(user)
+    if not decision:
+        return decision
+    internal = g.internal
+    if not address.is_active or not (internal or address.pk in g.write_ids):
+        return _deny(
+            _("address %(number)s is not in the write set or is inactive")
+            % {"number": address.number}
+        )
+    if not ticket_type.is_active or not (internal or ticket_type.pk in g.type_ids):
+        return _deny(_("ticket type “%(type)s” is not allowed") % {"type": ticket_type})
+    if team is None and recipient is None:
+        return _deny(_("a ticket needs a recipient"))
+    if team is not None and not (team.is_active and (internal or team.pk in g.team_ids)):
+        return _deny(_("team “%(team)s” is not a permitted recipient") % {"team": team})
+    if recipient is not None and not (
+        recipient.is_active
+        and not recipient.is_external
+        and (internal or recipient.pk in g.recipient_user_ids)
+    ):
+        return _deny(_("user “%(user)s” is not a permitted recipient") % {"user": recipient})
+    if machine is not None:
+        if machine.address_id != address.pk or not machine.is_active:
+            return _deny(
+                _("machine %(number)s is not an active machine at this address")
+                % {"number": machine.number}
+            )
+        seen = can_see_machine(user, machine)
+        if not seen:
+            return seen
+    return _allow(_("the user may file this ticket"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The permission backend's table: (permission, model label) -> predicate.
+
+OBJECT_PERMISSIONS = {
+    ("addresses.view_address", "addresses.address"): can_see_address,
+    ("addresses.change_address", "addresses.address"): can_edit_address,
+    ("addresses.add_contactperson", "addresses.address"): can_add_contact,
+    ("addresses.view_machine", "addresses.machine"): can_see_machine,
+    ("addresses.change_machine", "addresses.machine"): can_edit_machine,
+    ("addresses.view_contactperson", "addresses.contactperson"): can_see_contact,
+    ("addresses.change_contactperson", "addresses.contactperson"): can_edit_contact,
+    ("tickets.view_ticket", "tickets.ticket"): can_see_ticket,
+    ("tickets.change_ticket", "tickets.ticket"): can_reply,
+    ("tickets.view_message", "tickets.message"): can_see_message,
+}
+
+
+def has_object_permission(user, perm, obj):
+    """`user.has_perm(perm, obj)`: unknown pairs are denied."""
+    predicate = OBJECT_PERMISSIONS.get((perm, obj._meta.label_lower))
+    if predicate is None:
+        return _deny(_("no rule allows this action"))
+    return predicate(user, obj)
