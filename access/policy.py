@@ -152,9 +152,7 @@ class Grants:
     def type_ids(self):
         if not self.external:
             return frozenset()
-        return frozenset(
-            self.user.ticket_types.filter(is_active=True).values_list("pk", flat=True)
-        )
+        return frozenset(self.user.ticket_types.filter(is_active=True).values_list("pk", flat=True))
 
     @cached_property
     def team_ids(self):
@@ -283,7 +281,10 @@ def _scope(qs, g, perms, field, *, write, extra=None):
 
 def can_see_address(user, address):
     return _address_rule(
-        grants_for(user), [ADDRESSES_READ], address.pk, write=False,
+        grants_for(user),
+        [ADDRESSES_READ],
+        address.pk,
+        write=False,
         subject=_("address %(number)s") % {"number": address.number},
     )
 
@@ -294,7 +295,10 @@ def addresses_visible(qs, user):
 
 def can_edit_address(user, address):
     return _address_rule(
-        grants_for(user), [ADDRESSES_READ, ADDRESSES_WRITE], address.pk, write=True,
+        grants_for(user),
+        [ADDRESSES_READ, ADDRESSES_WRITE],
+        address.pk,
+        write=True,
         subject=_("address %(number)s") % {"number": address.number},
     )
 
@@ -309,7 +313,10 @@ def addresses_writable(qs, user):
 
 def can_see_machine(user, machine):
     return _address_rule(
-        grants_for(user), [MACHINES_READ], machine.address_id, write=False,
+        grants_for(user),
+        [MACHINES_READ],
+        machine.address_id,
+        write=False,
         subject=_("machine %(number)s") % {"number": machine.number},
     )
 
@@ -320,7 +327,10 @@ def machines_visible(qs, user):
 
 def can_edit_machine(user, machine):
     return _address_rule(
-        grants_for(user), [MACHINES_READ, MACHINES_WRITE], machine.address_id, write=True,
+        grants_for(user),
+        [MACHINES_READ, MACHINES_WRITE],
+        machine.address_id,
+        write=True,
         subject=_("machine %(number)s") % {"number": machine.number},
     )
 
@@ -339,7 +349,10 @@ def _contact_rule(user, contact, perms, *, write):
         if all(g.has(perm) for perm in perms):
             return _allow(_("the user's own linked contact person"))
     return _address_rule(
-        g, perms, contact.address_id, write=write,
+        g,
+        perms,
+        contact.address_id,
+        write=write,
         subject=_("contact person %(name)s") % {"name": contact},
     )
 
@@ -368,7 +381,10 @@ def contacts_writable(qs, user):
 
 def can_add_contact(user, address):
     return _address_rule(
-        grants_for(user), [CONTACTS_READ, CONTACTS_ADD], address.pk, write=True,
+        grants_for(user),
+        [CONTACTS_READ, CONTACTS_ADD],
+        address.pk,
+        write=True,
         subject=_("address %(number)s") % {"number": address.number},
     )
 
@@ -387,7 +403,10 @@ def _ticket_subject(ticket):
 
 def can_see_ticket(user, ticket):
     return _address_rule(
-        grants_for(user), [TICKETS_READ], ticket.address_id, write=False,
+        grants_for(user),
+        [TICKETS_READ],
+        ticket.address_id,
+        write=False,
         subject=_ticket_subject(ticket),
     )
 
@@ -399,7 +418,10 @@ def tickets_visible(qs, user):
 def can_reply(user, ticket):
     """Reply (and, with `can_set_status`, change the status). Replying reopens a closed ticket."""
     return _address_rule(
-        grants_for(user), [TICKETS_READ, TICKETS_WRITE], ticket.address_id, write=True,
+        grants_for(user),
+        [TICKETS_READ, TICKETS_WRITE],
+        ticket.address_id,
+        write=True,
         subject=_ticket_subject(ticket),
     )
 

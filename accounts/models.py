@@ -173,9 +173,7 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=models.Q(is_external=False)
                 | models.Q(is_staff=False, is_superuser=False),
                 name="user_external_never_staff",
-                violation_error_message=_(
-                    "An external user can never be staff or superuser."
-                ),
+                violation_error_message=_("An external user can never be staff or superuser."),
             ),
             models.CheckConstraint(
                 condition=models.Q(is_external=False) | models.Q(address__isnull=False),

@@ -82,8 +82,7 @@ class TicketStatus(models.Model):
                 violation_error_message=_("Another status is already the default."),
             ),
             models.CheckConstraint(
-                condition=models.Q(is_default=False)
-                | models.Q(is_active=True, is_closed=False),
+                condition=models.Q(is_default=False) | models.Q(is_active=True, is_closed=False),
                 name="ticketstatus_default_open_active",
                 violation_error_message=_(
                     "The default status must be active and must not close tickets."

@@ -18,9 +18,7 @@ def next_ticket_numbers(count=1, *, using="default"):
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(%s) FROM generate_series(1, %s)", [SEQUENCE_NAME, count]
-            )
+            cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [SEQUENCE_NAME, count])
             return [row[0] for row in cursor.fetchall()]
 
     from django.db.models import F

@@ -7,81 +7,162 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('addresses', '0001_initial'),
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('tickets', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("addresses", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("tickets", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='allowed_statuses',
-            field=models.ManyToManyField(blank=True, help_text='The statuses the user may apply when restricted.', related_name='users', to='tickets.ticketstatus', verbose_name='Ticket status'),
+            model_name="user",
+            name="allowed_statuses",
+            field=models.ManyToManyField(
+                blank=True,
+                help_text="The statuses the user may apply when restricted.",
+                related_name="users",
+                to="tickets.ticketstatus",
+                verbose_name="Ticket status",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='contact_person',
-            field=models.ForeignKey(blank=True, help_text='The registered contact person of the customer this user is.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='users', to='addresses.contactperson', verbose_name='Contact person'),
+            model_name="user",
+            name="contact_person",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The registered contact person of the customer this user is.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="users",
+                to="addresses.contactperson",
+                verbose_name="Contact person",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='groups',
-            field=models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups'),
+            model_name="user",
+            name="groups",
+            field=models.ManyToManyField(
+                blank=True,
+                help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                related_name="user_set",
+                related_query_name="user",
+                to="auth.group",
+                verbose_name="groups",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='read_addresses',
-            field=models.ManyToManyField(blank=True, help_text='Addresses (e.g. several sites) whose data the user may see.', related_name='readers', to='addresses.address', verbose_name='Read permission'),
+            model_name="user",
+            name="read_addresses",
+            field=models.ManyToManyField(
+                blank=True,
+                help_text="Addresses (e.g. several sites) whose data the user may see.",
+                related_name="readers",
+                to="addresses.address",
+                verbose_name="Read permission",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='responsible_users',
-            field=models.ManyToManyField(blank=True, help_text='Concrete internal users the user may send tickets to.', related_name='external_clients', to=settings.AUTH_USER_MODEL, verbose_name='Person responsible: users'),
+            model_name="user",
+            name="responsible_users",
+            field=models.ManyToManyField(
+                blank=True,
+                help_text="Concrete internal users the user may send tickets to.",
+                related_name="external_clients",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="Person responsible: users",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='ticket_types',
-            field=models.ManyToManyField(blank=True, help_text='The types of ticket the user may create.', related_name='users', to='tickets.tickettype', verbose_name='Type of ticket'),
+            model_name="user",
+            name="ticket_types",
+            field=models.ManyToManyField(
+                blank=True,
+                help_text="The types of ticket the user may create.",
+                related_name="users",
+                to="tickets.tickettype",
+                verbose_name="Type of ticket",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='user_permissions',
-            field=models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions'),
+            model_name="user",
+            name="user_permissions",
+            field=models.ManyToManyField(
+                blank=True,
+                help_text="Specific permissions for this user.",
+                related_name="user_set",
+                related_query_name="user",
+                to="auth.permission",
+                verbose_name="user permissions",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='write_addresses',
-            field=models.ManyToManyField(blank=True, help_text='Addresses the user may change and file tickets for; write implies read.', related_name='writers', to='addresses.address', verbose_name='Write permission'),
+            model_name="user",
+            name="write_addresses",
+            field=models.ManyToManyField(
+                blank=True,
+                help_text="Addresses the user may change and file tickets for; write implies read.",
+                related_name="writers",
+                to="addresses.address",
+                verbose_name="Write permission",
+            ),
         ),
         migrations.AddField(
-            model_name='team',
-            name='members',
-            field=models.ManyToManyField(blank=True, limit_choices_to={'is_external': False}, related_name='teams', to=settings.AUTH_USER_MODEL, verbose_name='members'),
+            model_name="team",
+            name="members",
+            field=models.ManyToManyField(
+                blank=True,
+                limit_choices_to={"is_external": False},
+                related_name="teams",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="members",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='responsible_teams',
-            field=models.ManyToManyField(blank=True, help_text='Groups (Support, Service …) the user may send tickets to.', related_name='external_users', to='accounts.team', verbose_name='Person responsible: teams'),
+            model_name="user",
+            name="responsible_teams",
+            field=models.ManyToManyField(
+                blank=True,
+                help_text="Groups (Support, Service …) the user may send tickets to.",
+                related_name="external_users",
+                to="accounts.team",
+                verbose_name="Person responsible: teams",
+            ),
         ),
         migrations.AddIndex(
-            model_name='user',
-            index=models.Index(fields=['is_external', 'is_active'], name='user_ext_active_idx'),
+            model_name="user",
+            index=models.Index(fields=["is_external", "is_active"], name="user_ext_active_idx"),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('email'), name='user_email_ci_unique', violation_error_message='A user with this e-mail address already exists.'),
+            model_name="user",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("email"),
+                name="user_email_ci_unique",
+                violation_error_message="A user with this e-mail address already exists.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(('is_external', False), models.Q(('is_staff', False), ('is_superuser', False)), _connector='OR'), name='user_external_never_staff', violation_error_message='An external user can never be staff or superuser.'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("is_external", False),
+                    models.Q(("is_staff", False), ("is_superuser", False)),
+                    _connector="OR",
+                ),
+                name="user_external_never_staff",
+                violation_error_message="An external user can never be staff or superuser.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(('is_external', False), ('address__isnull', False), _connector='OR'), name='user_external_has_address', violation_error_message='An external user needs an address.'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("is_external", False), ("address__isnull", False), _connector="OR"
+                ),
+                name="user_external_has_address",
+                violation_error_message="An external user needs an address.",
+            ),
         ),
     ]

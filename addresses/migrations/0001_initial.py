@@ -6,87 +6,190 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Address',
+            name="Address",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=20, unique=True, verbose_name='customer number')),
-                ('name', models.CharField(help_text='Line 1: the company.', max_length=200, verbose_name='name')),
-                ('name_2', models.CharField(blank=True, max_length=200, verbose_name='name 2')),
-                ('name_3', models.CharField(blank=True, max_length=200, verbose_name='name 3')),
-                ('street', models.CharField(blank=True, max_length=200, verbose_name='street')),
-                ('postal_code', models.CharField(blank=True, max_length=20, verbose_name='postal code')),
-                ('city', models.CharField(blank=True, max_length=100, verbose_name='city')),
-                ('country', models.CharField(blank=True, max_length=2, validators=[django.core.validators.RegexValidator('^[A-Z]{2}$', 'Enter a two-letter ISO 3166 country code, for example DE or AT.')], verbose_name='country')),
-                ('phone', models.CharField(blank=True, max_length=50, verbose_name='phone')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('parent', models.ForeignKey(blank=True, help_text='The headquarters this site belongs to, if it is a site.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sites', to='addresses.address', verbose_name='headquarters')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "number",
+                    models.CharField(max_length=20, unique=True, verbose_name="customer number"),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="Line 1: the company.", max_length=200, verbose_name="name"
+                    ),
+                ),
+                ("name_2", models.CharField(blank=True, max_length=200, verbose_name="name 2")),
+                ("name_3", models.CharField(blank=True, max_length=200, verbose_name="name 3")),
+                ("street", models.CharField(blank=True, max_length=200, verbose_name="street")),
+                (
+                    "postal_code",
+                    models.CharField(blank=True, max_length=20, verbose_name="postal code"),
+                ),
+                ("city", models.CharField(blank=True, max_length=100, verbose_name="city")),
+                (
+                    "country",
+                    models.CharField(
+                        blank=True,
+                        max_length=2,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{2}$",
+                                "Enter a two-letter ISO 3166 country code, for example DE or AT.",
+                            )
+                        ],
+                        verbose_name="country",
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=50, verbose_name="phone")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="e-mail")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The headquarters this site belongs to, if it is a site.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sites",
+                        to="addresses.address",
+                        verbose_name="headquarters",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'address',
-                'verbose_name_plural': 'addresses',
-                'ordering': ['number'],
+                "verbose_name": "address",
+                "verbose_name_plural": "addresses",
+                "ordering": ["number"],
             },
         ),
         migrations.CreateModel(
-            name='ContactPerson',
+            name="ContactPerson",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('salutation', models.CharField(blank=True, choices=[('', '(none)'), ('mr', 'Mr'), ('ms', 'Ms'), ('mx', 'Mx')], max_length=5, verbose_name='salutation')),
-                ('title', models.CharField(blank=True, max_length=50, verbose_name='title')),
-                ('first_name', models.CharField(blank=True, max_length=100, verbose_name='first name')),
-                ('last_name', models.CharField(max_length=100, verbose_name='last name')),
-                ('function', models.CharField(blank=True, max_length=100, verbose_name='function')),
-                ('department', models.CharField(blank=True, max_length=100, verbose_name='department')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail')),
-                ('phone', models.CharField(blank=True, max_length=50, verbose_name='phone')),
-                ('mobile', models.CharField(blank=True, max_length=50, verbose_name='mobile')),
-                ('is_main', models.BooleanField(default=False, help_text='At most one per address.', verbose_name='main contact')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('address', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contacts', to='addresses.address', verbose_name='address')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "salutation",
+                    models.CharField(
+                        blank=True,
+                        choices=[("", "(none)"), ("mr", "Mr"), ("ms", "Ms"), ("mx", "Mx")],
+                        max_length=5,
+                        verbose_name="salutation",
+                    ),
+                ),
+                ("title", models.CharField(blank=True, max_length=50, verbose_name="title")),
+                (
+                    "first_name",
+                    models.CharField(blank=True, max_length=100, verbose_name="first name"),
+                ),
+                ("last_name", models.CharField(max_length=100, verbose_name="last name")),
+                ("function", models.CharField(blank=True, max_length=100, verbose_name="function")),
+                (
+                    "department",
+                    models.CharField(blank=True, max_length=100, verbose_name="department"),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="e-mail")),
+                ("phone", models.CharField(blank=True, max_length=50, verbose_name="phone")),
+                ("mobile", models.CharField(blank=True, max_length=50, verbose_name="mobile")),
+                (
+                    "is_main",
+                    models.BooleanField(
+                        default=False,
+                        help_text="At most one per address.",
+                        verbose_name="main contact",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "address",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="contacts",
+                        to="addresses.address",
+                        verbose_name="address",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'contact person',
-                'verbose_name_plural': 'contact persons',
-                'ordering': ['last_name', 'first_name', 'pk'],
+                "verbose_name": "contact person",
+                "verbose_name_plural": "contact persons",
+                "ordering": ["last_name", "first_name", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Machine',
+            name="Machine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=30, unique=True, verbose_name='machine number')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('manufacturer', models.CharField(blank=True, max_length=100, verbose_name='manufacturer')),
-                ('model', models.CharField(blank=True, max_length=100, verbose_name='model')),
-                ('serial_number', models.CharField(blank=True, max_length=100, verbose_name='serial number')),
-                ('installed_on', models.DateField(blank=True, null=True, verbose_name='installed on')),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('address', models.ForeignKey(help_text='Where the machine stands.', on_delete=django.db.models.deletion.PROTECT, related_name='machines', to='addresses.address', verbose_name='address')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "number",
+                    models.CharField(max_length=30, unique=True, verbose_name="machine number"),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "manufacturer",
+                    models.CharField(blank=True, max_length=100, verbose_name="manufacturer"),
+                ),
+                ("model", models.CharField(blank=True, max_length=100, verbose_name="model")),
+                (
+                    "serial_number",
+                    models.CharField(blank=True, max_length=100, verbose_name="serial number"),
+                ),
+                (
+                    "installed_on",
+                    models.DateField(blank=True, null=True, verbose_name="installed on"),
+                ),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "address",
+                    models.ForeignKey(
+                        help_text="Where the machine stands.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="machines",
+                        to="addresses.address",
+                        verbose_name="address",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'machine',
-                'verbose_name_plural': 'machines',
-                'ordering': ['number'],
+                "verbose_name": "machine",
+                "verbose_name_plural": "machines",
+                "ordering": ["number"],
             },
         ),
         migrations.AddIndex(
-            model_name='address',
-            index=models.Index(fields=['name'], name='address_name_idx'),
+            model_name="address",
+            index=models.Index(fields=["name"], name="address_name_idx"),
         ),
         migrations.AddConstraint(
-            model_name='contactperson',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_main', True)), fields=('address',), name='contact_one_main_per_address', violation_error_message='This address already has a main contact person.'),
+            model_name="contactperson",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_main", True)),
+                fields=("address",),
+                name="contact_one_main_per_address",
+                violation_error_message="This address already has a main contact person.",
+            ),
         ),
     ]

@@ -9,172 +9,429 @@ import tickets.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('addresses', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("addresses", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TicketNumberCounter',
+            name="TicketNumberCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('last_number', models.BigIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("last_number", models.BigIntegerField()),
             ],
             options={
-                'verbose_name': 'ticket number counter',
-                'default_permissions': (),
+                "verbose_name": "ticket number counter",
+                "default_permissions": (),
             },
         ),
         migrations.CreateModel(
-            name='TicketType',
+            name="TicketType",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('order', models.PositiveIntegerField(default=0, verbose_name='order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="name")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("order", models.PositiveIntegerField(default=0, verbose_name="order")),
             ],
             options={
-                'verbose_name': 'ticket type',
-                'verbose_name_plural': 'ticket types',
-                'ordering': ['order', 'name'],
+                "verbose_name": "ticket type",
+                "verbose_name_plural": "ticket types",
+                "ordering": ["order", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('description', 'description'), ('reply', 'reply'), ('internal_note', 'internal note')], default='reply', max_length=20, verbose_name='kind')),
-                ('body', models.TextField(verbose_name='text')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ticket_messages', to=settings.AUTH_USER_MODEL, verbose_name='author')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("description", "description"),
+                            ("reply", "reply"),
+                            ("internal_note", "internal note"),
+                        ],
+                        default="reply",
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("body", models.TextField(verbose_name="text")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="created"),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ticket_messages",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="author",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'message',
-                'verbose_name_plural': 'messages',
-                'ordering': ['created_at', 'pk'],
+                "verbose_name": "message",
+                "verbose_name_plural": "messages",
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=200, upload_to=tickets.models.attachment_upload_to, verbose_name='file')),
-                ('original_name', models.CharField(max_length=255, verbose_name='file name')),
-                ('size', models.PositiveBigIntegerField(default=0, verbose_name='size')),
-                ('content_type', models.CharField(blank=True, max_length=100, verbose_name='content type')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='tickets.message', verbose_name='message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "file",
+                    models.FileField(
+                        max_length=200,
+                        upload_to=tickets.models.attachment_upload_to,
+                        verbose_name="file",
+                    ),
+                ),
+                ("original_name", models.CharField(max_length=255, verbose_name="file name")),
+                ("size", models.PositiveBigIntegerField(default=0, verbose_name="size")),
+                (
+                    "content_type",
+                    models.CharField(blank=True, max_length=100, verbose_name="content type"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="tickets.message",
+                        verbose_name="message",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'attachment',
-                'verbose_name_plural': 'attachments',
-                'ordering': ['pk'],
+                "verbose_name": "attachment",
+                "verbose_name_plural": "attachments",
+                "ordering": ["pk"],
             },
         ),
         migrations.CreateModel(
-            name='Ticket',
+            name="Ticket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.BigIntegerField(editable=False, unique=True, verbose_name='number')),
-                ('subject', models.CharField(max_length=200, verbose_name='subject')),
-                ('priority', models.CharField(choices=[('low', 'low'), ('normal', 'normal'), ('high', 'high'), ('urgent', 'urgent')], default='normal', max_length=10, verbose_name='priority')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed')),
-                ('address', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='addresses.address', verbose_name='address')),
-                ('contact_person', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tickets', to='addresses.contactperson', verbose_name='contact person')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='created_tickets', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('machine', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='addresses.machine', verbose_name='machine')),
-                ('responsible_team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='accounts.team', verbose_name='responsible team')),
-                ('responsible_user', models.ForeignKey(blank=True, limit_choices_to={'is_external': False}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='responsible_tickets', to=settings.AUTH_USER_MODEL, verbose_name='responsible user')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "number",
+                    models.BigIntegerField(editable=False, unique=True, verbose_name="number"),
+                ),
+                ("subject", models.CharField(max_length=200, verbose_name="subject")),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[
+                            ("low", "low"),
+                            ("normal", "normal"),
+                            ("high", "high"),
+                            ("urgent", "urgent"),
+                        ],
+                        default="normal",
+                        max_length=10,
+                        verbose_name="priority",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="created"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                ("closed_at", models.DateTimeField(blank=True, null=True, verbose_name="closed")),
+                (
+                    "address",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tickets",
+                        to="addresses.address",
+                        verbose_name="address",
+                    ),
+                ),
+                (
+                    "contact_person",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tickets",
+                        to="addresses.contactperson",
+                        verbose_name="contact person",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="created_tickets",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "machine",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tickets",
+                        to="addresses.machine",
+                        verbose_name="machine",
+                    ),
+                ),
+                (
+                    "responsible_team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tickets",
+                        to="accounts.team",
+                        verbose_name="responsible team",
+                    ),
+                ),
+                (
+                    "responsible_user",
+                    models.ForeignKey(
+                        blank=True,
+                        limit_choices_to={"is_external": False},
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="responsible_tickets",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="responsible user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ticket',
-                'verbose_name_plural': 'tickets',
-                'ordering': ['-created_at', '-pk'],
+                "verbose_name": "ticket",
+                "verbose_name_plural": "tickets",
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.AddField(
-            model_name='message',
-            name='ticket',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='tickets.ticket', verbose_name='ticket'),
+            model_name="message",
+            name="ticket",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="messages",
+                to="tickets.ticket",
+                verbose_name="ticket",
+            ),
         ),
         migrations.CreateModel(
-            name='TicketEvent',
+            name="TicketEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('created', 'created'), ('status_changed', 'status changed'), ('forwarded', 'forwarded'), ('taken', 'taken'), ('closed', 'closed'), ('reopened', 'reopened'), ('type_changed', 'type changed'), ('priority_changed', 'priority changed')], max_length=20, verbose_name='event')),
-                ('old_value', models.CharField(blank=True, max_length=255, verbose_name='old value')),
-                ('new_value', models.CharField(blank=True, max_length=255, verbose_name='new value')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='when')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='ticket_events', to=settings.AUTH_USER_MODEL, verbose_name='by')),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='tickets.ticket', verbose_name='ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("created", "created"),
+                            ("status_changed", "status changed"),
+                            ("forwarded", "forwarded"),
+                            ("taken", "taken"),
+                            ("closed", "closed"),
+                            ("reopened", "reopened"),
+                            ("type_changed", "type changed"),
+                            ("priority_changed", "priority changed"),
+                        ],
+                        max_length=20,
+                        verbose_name="event",
+                    ),
+                ),
+                (
+                    "old_value",
+                    models.CharField(blank=True, max_length=255, verbose_name="old value"),
+                ),
+                (
+                    "new_value",
+                    models.CharField(blank=True, max_length=255, verbose_name="new value"),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="when"),
+                ),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="ticket_events",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="by",
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="tickets.ticket",
+                        verbose_name="ticket",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ticket event',
-                'verbose_name_plural': 'ticket events',
-                'ordering': ['created_at', 'pk'],
+                "verbose_name": "ticket event",
+                "verbose_name_plural": "ticket events",
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='TicketStatus',
+            name="TicketStatus",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('order', models.PositiveIntegerField(default=0, verbose_name='order')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('is_default', models.BooleanField(default=False, help_text='New tickets get this status. Exactly one.', verbose_name='default')),
-                ('is_closed', models.BooleanField(default=False, help_text='A ticket in this status is closed.', verbose_name='closes the ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="name")),
+                ("order", models.PositiveIntegerField(default=0, verbose_name="order")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "is_default",
+                    models.BooleanField(
+                        default=False,
+                        help_text="New tickets get this status. Exactly one.",
+                        verbose_name="default",
+                    ),
+                ),
+                (
+                    "is_closed",
+                    models.BooleanField(
+                        default=False,
+                        help_text="A ticket in this status is closed.",
+                        verbose_name="closes the ticket",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ticket status',
-                'verbose_name_plural': 'ticket statuses',
-                'ordering': ['order', 'name'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('is_default',), name='ticketstatus_one_default', violation_error_message='Another status is already the default.'), models.CheckConstraint(condition=models.Q(('is_default', False), models.Q(('is_active', True), ('is_closed', False)), _connector='OR'), name='ticketstatus_default_open_active', violation_error_message='The default status must be active and must not close tickets.')],
+                "verbose_name": "ticket status",
+                "verbose_name_plural": "ticket statuses",
+                "ordering": ["order", "name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_default", True)),
+                        fields=("is_default",),
+                        name="ticketstatus_one_default",
+                        violation_error_message="Another status is already the default.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("is_default", False),
+                            models.Q(("is_active", True), ("is_closed", False)),
+                            _connector="OR",
+                        ),
+                        name="ticketstatus_default_open_active",
+                        violation_error_message="The default status must be active and must not close tickets.",
+                    ),
+                ],
             },
         ),
         migrations.AddField(
-            model_name='ticket',
-            name='status',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='tickets.ticketstatus', verbose_name='status'),
+            model_name="ticket",
+            name="status",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="tickets",
+                to="tickets.ticketstatus",
+                verbose_name="status",
+            ),
         ),
         migrations.AddField(
-            model_name='ticket',
-            name='type',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tickets', to='tickets.tickettype', verbose_name='type'),
+            model_name="ticket",
+            name="type",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="tickets",
+                to="tickets.tickettype",
+                verbose_name="type",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['ticket', 'created_at'], name='message_ticket_created_idx'),
+            model_name="message",
+            index=models.Index(fields=["ticket", "created_at"], name="message_ticket_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='ticketevent',
-            index=models.Index(fields=['ticket', 'created_at'], name='event_ticket_created_idx'),
+            model_name="ticketevent",
+            index=models.Index(fields=["ticket", "created_at"], name="event_ticket_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['address', '-updated_at'], name='ticket_addr_updated_idx'),
+            model_name="ticket",
+            index=models.Index(fields=["address", "-updated_at"], name="ticket_addr_updated_idx"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['responsible_team', 'closed_at'], name='ticket_team_closed_idx'),
+            model_name="ticket",
+            index=models.Index(
+                fields=["responsible_team", "closed_at"], name="ticket_team_closed_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['responsible_user', 'closed_at'], name='ticket_user_closed_idx'),
+            model_name="ticket",
+            index=models.Index(
+                fields=["responsible_user", "closed_at"], name="ticket_user_closed_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['-updated_at'], name='ticket_updated_idx'),
+            model_name="ticket",
+            index=models.Index(fields=["-updated_at"], name="ticket_updated_idx"),
         ),
         migrations.AddConstraint(
-            model_name='ticket',
-            constraint=models.CheckConstraint(condition=models.Q(('responsible_team__isnull', False), ('responsible_user__isnull', False), _connector='OR'), name='ticket_has_responsible', violation_error_message='A ticket needs a responsible team or user.'),
+            model_name="ticket",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("responsible_team__isnull", False),
+                    ("responsible_user__isnull", False),
+                    _connector="OR",
+                ),
+                name="ticket_has_responsible",
+                violation_error_message="A ticket needs a responsible team or user.",
+            ),
         ),
     ]
