@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -22,10 +22,13 @@ def healthz(request):
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
+@require_GET
 def home(request):
-    """Send each user to the area it works in."""
-    if policy.can_use_portal(request.user):
-        return redirect("/portal/")
-    if request.user.is_staff:
+    """Send each user to the area it works in: portal, desk or administration."""
+    user = request.user
+    if policy.can_use_portal(user):
+        return redirect("portal:dashboard")
+    if user.is_staff:
         return redirect("admin:index")
-    return redirect("admin:index")
+    return render(request, "no_area.html", status=403)
+
