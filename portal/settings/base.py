@@ -174,3 +174,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
 }
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# django-select2 widgets use the vendored Select2 (no CDN). Their data comes from our own
+# access-checked JSON views, never from django-select2's AutoResponseView.
+SELECT2_JS = ["vendor/select2/select2.min.js"]
+SELECT2_CSS = [
+    "vendor/select2/select2.min.css",
+    "vendor/select2-bootstrap-5-theme/select2-bootstrap-5-theme.min.css",
+]
+SELECT2_I18N_PATH = "vendor/select2/i18n"
+SELECT2_THEME = "bootstrap-5"
