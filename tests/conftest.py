@@ -10,8 +10,23 @@ def _media_and_mail(settings, tmp_path):
 
 
 def pytest_collection_modifyitems(config, items):
-    """PostgreSQL-only tests are skipped, with the reason, on other databases."""
+    """PostgreSQL-only tests are skipped, with the reason, on other databases.
+
+    Transactional tests flush the database when they end, which would also remove the rows the
+    data migrations create (roles, statuses) for every later test; they must restore them with
+    serialized rollback.
+    """
     from django.conf import settings
+
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get(
+            "serialized_rollback"
+        ):
+            raise pytest.UsageError(
+                f"{item.nodeid}: use @pytest.mark.django_db(transaction=True, "
+                "serialized_rollback=True) so the migration-created roles and statuses survive"
+            )
 
     vendor = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     if "postgresql" in vendor:
