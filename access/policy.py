@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.contrib.auth.backends import ModelBackend
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Model, OuterRef, Q
 from django.utils.translation import gettext as _
 
 # The basic rights (DESIGN.md, "Basic rights"): the permissions roles carry.
@@ -426,6 +426,16 @@ def can_reply(user, ticket):
     )
 
 
+def can_add_internal_note(user, ticket):
+    """Internal notes: internal users who may reply; never shown to or written by customers."""
+    decision = can_reply(user, ticket)
+    if not decision:
+        return decision
+    if not grants_for(user).internal:
+        return _deny(_("internal notes are written by internal users only"))
+    return _allow(_("an internal user who may reply"))
+
+
 def tickets_writable(qs, user):
     return _scope(qs, grants_for(user), [TICKETS_READ, TICKETS_WRITE], "address_id", write=True)
 
@@ -462,13 +472,14 @@ def statuses_settable(qs, user):
 
 
 def messages_visible(qs, user):
-    """Messages of tickets the caller already fetched through `tickets_visible`.
+    """Messages of tickets `user` may see (the queryset face of `can_see_message`).
 
-    External users never see internal notes.
+    Callers still fetch messages through their ticket; the ticket rule is applied here too, so
+    this face agrees with `can_see_message` on any queryset. External users never see internal
+    notes.
     """
     g = grants_for(user)
-    if not g.active:
-        return qs.none()
+    qs = _scope(qs, g, [TICKETS_READ], "ticket__address_id", write=False)
     if g.external:
         return qs.exclude(kind="internal_note")
     return qs
@@ -608,7 +619,9 @@ OBJECT_PERMISSIONS = {
 
 
 def has_object_permission(user, perm, obj):
-    """`user.has_perm(perm, obj)`: unknown pairs are denied."""
+    """`user.has_perm(perm, obj)`: unknown pairs, and anything but a model instance, are denied."""
+    if not isinstance(obj, Model):
+        return _deny(_("no rule allows this action"))
     predicate = OBJECT_PERMISSIONS.get((perm, obj._meta.label_lower))
     if predicate is None:
         return _deny(_("no rule allows this action"))
