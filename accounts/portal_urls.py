@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+"""Portal routes of the user's own account (namespace "portal")."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import portal_views
+
+urlpatterns = [
+    path("profile/", portal_views.ProfileView.as_view(), name="profile"),
+]
