@@ -1,7 +1,96 @@
+"""The portal's start page."""
+
+from operator import itemgetter
+
+from django.db.models import OuterRef, Subquery
 from django.views.generic import TemplateView
 
+from access import policy
 from access.mixins import PortalAccessMixin
+from tickets.models import Message, Ticket, TicketEvent
+
+DASHBOARD_ROWS = 10
+
+
+def tickets_awaiting_answer(user):
+    """Open tickets that wait for an answer from the customer's side.
+
+    Precisely: open tickets the user may reply to (`Ticket.objects.writable_by(user)`; a user
+    who may only read cannot answer, so nothing waits for them) whose latest message the user
+    can see (`policy.messages_visible`: internal notes never count) was written by an internal
+    user. A ticket whose latest public message comes from any external user (the user or a
+    colleague) waits for the support team instead; messages without an author count for no side.
+
+    The status name ("Waiting for customer") is deliberately not used: statuses are renamed
+    and added by administrators and carry no flag that means "waiting for the customer".
+    """
+    latest_author_external = (
+        policy.messages_visible(Message.objects.filter(ticket=OuterRef("pk")), user)
+        .order_by("-created_at", "-pk")
+        .values("author__is_external")[:1]
+    )
+    return (
+        Ticket.objects.writable_by(user)
+        .open()
+        .annotate(latest_author_external=Subquery(latest_author_external))
+        .filter(latest_author_external=False)
+    )
+
+
+def recent_activity(user, limit=DASHBOARD_ROWS):
+    """The latest public happenings on tickets the user may see, newest first: replies
+    (descriptions are covered by the "created" event; internal notes never appear) and
+    customer-visible history events. Two queries whatever the number of rows."""
+    visible = Ticket.objects.visible_to(user)
+    replies = (
+        policy.messages_visible(Message.objects.filter(ticket__in=visible), user)
+        .filter(kind=Message.Kind.REPLY)
+        .select_related("ticket", "author")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    events = (
+        TicketEvent.objects.filter(ticket__in=visible, kind__in=TicketEvent.PUBLIC_KINDS)
+        .select_related("ticket", "actor")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    items = [{"kind": "message", "when": m.created_at, "message": m} for m in replies]
+    items += [{"kind": "event", "when": e.created_at, "event": e} for e in events]
+    items.sort(key=itemgetter("when"), reverse=True)
+    return items[:limit]
 
 
 class DashboardView(PortalAccessMixin, TemplateView):
+    """My open tickets, tickets waiting for our answer, recent activity, and filing."""
+
     template_name = "portal/dashboard.html"
+    extra_context = {"active_nav": "dashboard"}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        columns = ("status", "type", "address")
+        # One row more than shown tells whether a "show all" link is needed, without a COUNT.
+        mine = list(
+            Ticket.objects.visible_to(user)
+            .open()
+            .filter(created_by=user)
+            .select_related(*columns)
+            .order_by("-updated_at", "-pk")[: DASHBOARD_ROWS + 1]
+        )
+        awaiting = list(
+            tickets_awaiting_answer(user)
+            .select_related(*columns)
+            .order_by("-updated_at", "-pk")[: DASHBOARD_ROWS + 1]
+        )
+        context.update(
+            {
+                "can_see_tickets": policy.grants_for(user).has(policy.TICKETS_READ),
+                "filing": policy.can_file(user),
+                "my_open_tickets": mine[:DASHBOARD_ROWS],
+                "my_open_more": len(mine) > DASHBOARD_ROWS,
+                "awaiting_tickets": awaiting[:DASHBOARD_ROWS],
+                "awaiting_more": len(awaiting) > DASHBOARD_ROWS,
+                "activity": recent_activity(user),
+            }
+        )
+        return context

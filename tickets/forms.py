@@ -1,0 +1,373 @@
+"""Portal forms for tickets. Every form takes `user` and offers only what the policy allows.
+
+Choice fields are built from the policy's querysets, so a value outside the user's scope fails
+ordinary form validation ("Select a valid choice") and nothing reaches a service. The services
+ask the policy once more before they write.
+"""
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Div, Field, Layout
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+from access import policy
+from accounts.models import Team, User
+from addresses.models import Address, Machine
+
+from .models import Priority, Ticket, TicketStatus, TicketType
+
+# ---------------------------------------------------------------------------------------------
+# Several files in one field (Django docs, "Uploading multiple files").
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """A list of uploaded files (possibly empty). Count and size limits are the service's."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single_file_clean = super().clean
+        if isinstance(data, list | tuple):
+            return [single_file_clean(item, initial) for item in data if item]
+        return [single_file_clean(data, initial)] if data else []
+
+
+def files_help_text():
+    return _("Up to %(count)d files, at most %(size)s each.") % {
+        "count": settings.ATTACHMENT_MAX_COUNT,
+        "size": filesizeformat(settings.ATTACHMENT_MAX_SIZE),
+    }
+
+
+def add_service_errors(form, error):
+    """Put a service's ValidationError on the form: keys that name a field go to that field,
+    the rest to the form as a whole."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+# ---------------------------------------------------------------------------------------------
+# The ticket list's filters (GET).
+
+OPEN, CLOSED, ALL = "open", "closed", "all"
+
+# ?sort= value -> ORDER BY. Anything else falls back to DEFAULT_SORT.
+SORTS = {
+    "-updated_at": ("-updated_at", "-pk"),
+    "updated_at": ("updated_at", "pk"),
+    "-created_at": ("-created_at", "-pk"),
+    "created_at": ("created_at", "pk"),
+    "-number": ("-number",),
+    "number": ("number",),
+    "subject": ("subject", "-pk"),
+    "-subject": ("-subject", "-pk"),
+    "status": ("status__order", "status__name", "-updated_at", "-pk"),
+    "-status": ("-status__order", "-status__name", "-updated_at", "-pk"),
+}
+DEFAULT_SORT = "-updated_at"
+
+
+class TicketFilterForm(forms.Form):
+    """The ticket list's filters. Each field is optional; an invalid value is reported on its
+    field and ignored (the list is then filtered by the valid fields only)."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200, widget=forms.SearchInput)
+    state = forms.ChoiceField(
+        label=_("Open / closed"),
+        required=False,
+        choices=[(OPEN, _("Open")), (CLOSED, _("Closed")), (ALL, _("All"))],
+    )
+    status = forms.ModelChoiceField(
+        label=_("Status"), queryset=TicketStatus.objects.none(), required=False
+    )
+    type = forms.ModelChoiceField(
+        label=_("Type"), queryset=TicketType.objects.none(), required=False
+    )
+    address = forms.ModelChoiceField(
+        label=_("Address"), queryset=Address.objects.none(), required=False
+    )
+    # Not offered as a list (it can be long); set by links from a machine's page.
+    machine = forms.ModelChoiceField(
+        queryset=Machine.objects.none(), required=False, widget=forms.HiddenInput
+    )
+    mine = forms.BooleanField(label=_("Filed by me"), required=False)
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["status"].queryset = TicketStatus.objects.active()
+        self.fields["type"].queryset = TicketType.objects.active()
+        # Addresses of tickets the user may see (a user may see tickets without the
+        # Addresses right, so this is not Address.objects.visible_to(user)).
+        self.fields["address"].queryset = Address.objects.filter(
+            Exists(Ticket.objects.visible_to(user).filter(address=OuterRef("pk")))
+        )
+        self.fields["machine"].queryset = Machine.objects.visible_to(user)
+        for name in ("state", "status", "type", "address"):
+            self.fields[name].widget.attrs["class"] = "js-autosubmit"
+        self.fields["status"].empty_label = _("All statuses")
+        self.fields["type"].empty_label = _("All types")
+        self.fields["address"].empty_label = _("All addresses")
+        self.fields["q"].widget.attrs["placeholder"] = _("Number, subject or text")
+
+        self.helper = FormHelper()
+        self.helper.form_method = "get"
+        self.helper.form_class = "row g-2 align-items-end mb-3"
+        self.helper.attrs = {"role": "search", "aria-label": _("Filter the tickets")}
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Div(Field("q"), css_class="col-12 col-lg-3"),
+            Div(Field("state"), css_class="col-6 col-md-3 col-lg-2"),
+            Div(Field("status"), css_class="col-6 col-md-3 col-lg-2"),
+            Div(Field("type"), css_class="col-6 col-md-3 col-lg-2"),
+            Div(Field("address"), css_class="col-6 col-md-3 col-lg-3"),
+            Div(Field("mine"), css_class="col-auto"),
+            "machine",
+            "sort",
+            Div(
+                HTML(
+                    '{% load i18n %}<button type="submit" class="btn btn-primary">'
+                    '{% translate "Apply" %}</button> '
+                    '<a class="btn btn-link" href="{% url "portal:ticket-list" %}">'
+                    '{% translate "Reset" %}</a>'
+                ),
+                css_class="col-auto mb-3",
+            ),
+        )
+
+    def value(self, name, default=None):
+        """The cleaned value of a field that validated, else `default` (invalid = ignored)."""
+        if not hasattr(self, "cleaned_data"):
+            self.is_valid()
+        value = self.cleaned_data.get(name)
+        return default if value in (None, "") else value
+
+    def clean_state(self):
+        return self.cleaned_data["state"] or OPEN
+
+    def clean_sort(self):
+        sort = self.cleaned_data["sort"]
+        return sort if sort in SORTS else DEFAULT_SORT
+
+
+# ---------------------------------------------------------------------------------------------
+# Filing a ticket.
+
+
+class FileableMachineField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.number} {obj.name} · {obj.address.number} {obj.address.name}"
+
+
+class TicketCreateForm(forms.Form):
+    """File a ticket. Every choice comes from the policy's queryset for `user`; `clean` checks
+    the machine against the chosen address (`policy.machines_fileable`)."""
+
+    address = forms.ModelChoiceField(label=_("Address"), queryset=Address.objects.none())
+    type = forms.ModelChoiceField(label=_("Type of ticket"), queryset=TicketType.objects.none())
+    recipient = forms.ChoiceField(
+        label=_("Send to"), help_text=_("The team or person who should answer.")
+    )
+    machine = FileableMachineField(
+        label=_("Machine"),
+        queryset=Machine.objects.none(),
+        required=False,
+        empty_label=_("(no particular machine)"),
+        help_text=_("Optional: the machine at this address the ticket is about."),
+    )
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
+    subject = forms.CharField(
+        label=_("Subject"), max_length=Ticket._meta.get_field("subject").max_length
+    )
+    description = forms.CharField(
+        label=_("Description"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("What happened, what you expected, and what you already tried."),
+    )
+    files = MultipleFileField(label=_("Attachments"))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        fields = self.fields
+
+        addresses = Address.objects.fileable_by(user)
+        fields["address"].queryset = addresses
+        fields["address"].widget.attrs.update(
+            {
+                "data-autocomplete-url": reverse_lazy("portal:autocomplete-addresses"),
+                "data-placeholder": _("Choose an address"),
+            }
+        )
+
+        fields["type"].queryset = TicketType.objects.creatable_by(user)
+
+        self.teams = {f"team:{team.pk}": team for team in Team.objects.recipients_for(user)}
+        self.people = {
+            f"user:{person.pk}": person
+            for person in User.objects.recipients_for(user).order_by("last_name", "first_name")
+        }
+        recipient_choices = []
+        if self.teams:
+            teams = [(key, str(team)) for key, team in self.teams.items()]
+            recipient_choices.append((_("Teams"), teams))
+        if self.people:
+            people = [(key, str(person)) for key, person in self.people.items()]
+            recipient_choices.append((_("People"), people))
+        fields["recipient"].choices = [("", "---------"), *recipient_choices]
+        fields["recipient"].widget.attrs.update(
+            {
+                "data-autocomplete-url": reverse_lazy("portal:autocomplete-recipients"),
+                "data-placeholder": _("Choose a team or person"),
+            }
+        )
+
+        if policy.grants_for(user).has(policy.MACHINES_READ):
+            # Without JavaScript the list holds the machines of every address the user may
+            # file at (each labelled with its address); `clean` checks the pair. With
+            # JavaScript, ticket-form.js narrows it to the chosen address.
+            fields["machine"].queryset = policy.machines_visible(
+                Machine.objects.filter(address__in=addresses, is_active=True), user
+            ).select_related("address")
+            fields["machine"].widget.attrs.update(
+                {
+                    "data-autocomplete-url": reverse_lazy("portal:autocomplete-machines"),
+                    "data-depends-on": "address",
+                    "data-placeholder": _("(no particular machine)"),
+                    "data-allow-clear": "true",
+                }
+            )
+        else:
+            del fields["machine"]
+
+        fields["priority"].initial = Priority.NORMAL
+        fields["files"].help_text = files_help_text()
+
+        # A single allowed choice is preselected.
+        if not self.is_bound:
+            only_address = _only(addresses)
+            if only_address is not None:
+                self.initial.setdefault("address", only_address.pk)
+            only_type = _only(fields["type"].queryset)
+            if only_type is not None:
+                self.initial.setdefault("type", only_type.pk)
+            recipients = [*self.teams, *self.people]
+            if len(recipients) == 1:
+                self.initial.setdefault("recipient", recipients[0])
+
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True  # the template's <form> has its own token
+        self.helper.layout = Layout(
+            Div(
+                Div(Field("address"), css_class="col-md-6"),
+                Div(Field("type"), css_class="col-md-6"),
+                Div(Field("recipient"), css_class="col-md-6"),
+                Div(Field("priority"), css_class="col-md-6"),
+                *([Div(Field("machine"), css_class="col-12")] if "machine" in fields else []),
+                css_class="row",
+            ),
+            "subject",
+            "description",
+            "files",
+        )
+
+    def clean_recipient(self):
+        key = self.cleaned_data["recipient"]
+        # ChoiceField already refused anything not offered; map the key to its object.
+        if key in self.teams:
+            return {"team": self.teams[key], "recipient": None}
+        if key in self.people:
+            return {"team": None, "recipient": self.people[key]}
+        raise ValidationError(
+            self.fields["recipient"].error_messages["invalid_choice"] % {"value": key}
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        address = cleaned.get("address")
+        machine = cleaned.get("machine")
+        if machine is not None and address is not None:
+            fileable = policy.machines_fileable(
+                Machine.objects.filter(pk=machine.pk), self.user, address
+            )
+            if not fileable.exists():
+                self.add_error("machine", _("Choose a machine at the selected address."))
+        return cleaned
+
+    def service_kwargs(self):
+        """The keyword arguments of `services.ticket_create` (without `actor`)."""
+        data = self.cleaned_data
+        return {
+            "address": data["address"],
+            "ticket_type": data["type"],
+            "subject": data["subject"],
+            "description": data["description"],
+            "machine": data.get("machine"),
+            "priority": data["priority"],
+            "files": data.get("files") or [],
+            **data["recipient"],
+        }
+
+
+def _only(queryset):
+    """The single row of `queryset`, or None when it has none or several (one query)."""
+    rows = list(queryset[:2])
+    return rows[0] if len(rows) == 1 else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Replying and setting the status on the ticket page.
+
+
+class TicketReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Your reply"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    files = MultipleFileField(label=_("Attachments"))
+
+    def __init__(self, *args, user, ticket, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.ticket = ticket
+        self.fields["files"].help_text = files_help_text()
+        if ticket.is_closed:
+            self.fields["body"].help_text = _("This ticket is closed; your reply reopens it.")
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True  # the template's <form> has its own token
+        self.helper.layout = Layout("body", "files")
+
+
+class TicketStatusForm(forms.Form):
+    status = forms.ModelChoiceField(
+        label=_("Status"), queryset=TicketStatus.objects.none(), empty_label=None
+    )
+
+    def __init__(self, *args, user, ticket, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.ticket = ticket
+        self.fields["status"].queryset = TicketStatus.objects.settable_by(user)
+        self.initial.setdefault("status", ticket.status_id)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True  # the template's <form> has its own token
+        self.helper.layout = Layout("status")

@@ -1,0 +1,340 @@
+"""The ticket pages of /portal/ (external users): list, file, conversation, reply, status.
+
+Every ticket is fetched through `Ticket.objects.visible_to(user)` (outside it: 404); a visible
+ticket the user may not change answers 403. Writes go through `tickets.services`, which ask the
+policy again. Templates only show the flags computed here.
+"""
+
+import re
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Exists, OuterRef, Q
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import DetailView, FormView, ListView
+
+from access import policy
+from access.mixins import PortalAccessMixin
+
+from . import services
+from .forms import (
+    CLOSED,
+    DEFAULT_SORT,
+    OPEN,
+    SORTS,
+    TicketCreateForm,
+    TicketFilterForm,
+    TicketReplyForm,
+    TicketStatusForm,
+    add_service_errors,
+)
+from .models import Message, Ticket, TicketEvent
+
+_NUMBER = re.compile(r"#?(\d{1,18})")
+
+
+def search_tickets(queryset, user, text):
+    """Tickets of `queryset` whose number is `text` (when it is a number), or whose subject or
+    one of whose messages *the user may see* contains it. Internal notes never match."""
+    text = text.strip()
+    if not text:
+        return queryset
+    matching_messages = policy.messages_visible(
+        Message.objects.filter(ticket=OuterRef("pk"), body__icontains=text), user
+    )
+    condition = Q(subject__icontains=text) | Q(Exists(matching_messages))
+    number = _NUMBER.fullmatch(text)
+    if number:
+        condition |= Q(number=int(number.group(1)))
+    return queryset.filter(condition)
+
+
+class TicketListView(PortalAccessMixin, ListView):
+    """Tickets the user may see, filtered, searched, sorted and paginated (25 a page)."""
+
+    template_name = "tickets/ticket_list.html"
+    context_object_name = "tickets"
+    paginate_by = 25
+    extra_context = {"active_nav": "tickets"}
+
+    # (sort key, column label); clicking a sorted column again reverses it.
+    columns = [
+        ("number", gettext_lazy("No.")),
+        ("subject", gettext_lazy("Subject")),
+        ("status", gettext_lazy("Status")),
+        (None, gettext_lazy("Type")),
+        (None, gettext_lazy("Address")),
+        ("created_at", gettext_lazy("Created")),
+        ("updated_at", gettext_lazy("Updated")),
+    ]
+
+    @cached_property
+    def filter_form(self):
+        form = TicketFilterForm(self.request.GET, user=self.request.user)
+        form.is_valid()  # invalid fields are shown and ignored
+        return form
+
+    def scoped_queryset(self):
+        """Visible tickets narrowed by every filter except open/closed."""
+        form, user = self.filter_form, self.request.user
+        queryset = Ticket.objects.visible_to(user)
+        for name in ("status", "type", "address", "machine"):
+            value = form.value(name)
+            if value is not None:
+                queryset = queryset.filter(**{name: value})
+        if form.value("mine"):
+            queryset = queryset.filter(created_by=user)
+        return search_tickets(queryset, user, form.value("q", ""))
+
+    def get_queryset(self):
+        queryset = self.scoped_queryset()
+        state = self.filter_form.value("state", OPEN)
+        if state == OPEN:
+            queryset = queryset.open()
+        elif state == CLOSED:
+            queryset = queryset.closed()
+        sort = self.filter_form.value("sort", DEFAULT_SORT)
+        return queryset.select_related("status", "type", "address").order_by(*SORTS[sort])
+
+    def paginate_queryset(self, queryset, page_size):
+        """Like ListView's, but a page number out of range or not a number shows the nearest
+        page instead of a 404."""
+        paginator = self.get_paginator(queryset, page_size)
+        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        return paginator, page, page.object_list, page.has_other_pages()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = self.filter_form
+        sort = form.value("sort", DEFAULT_SORT)
+        context["filter_form"] = form
+        context["state_counts"] = self.scoped_queryset().aggregate(
+            open=Count("pk", filter=Q(closed_at__isnull=True)),
+            closed=Count("pk", filter=Q(closed_at__isnull=False)),
+        )
+        context["sort_columns"] = [self._column(key, label, sort) for key, label in self.columns]
+        context["machine_filter"] = form.value("machine")
+        context["filtered"] = any(
+            form.value(name) for name in ("q", "status", "type", "address", "machine", "mine")
+        )
+        context["can_file"] = policy.can_file(self.request.user)
+        return context
+
+    def _column(self, key, label, current):
+        if key is None:
+            return {"label": label}
+        ascending = current == key
+        descending = current == f"-{key}"
+        params = self.request.GET.copy()
+        params.pop("page", None)
+        params["sort"] = f"-{key}" if ascending else key
+        return {
+            "label": label,
+            "url": f"?{params.urlencode()}",
+            "direction": "asc" if ascending else "desc" if descending else None,
+        }
+
+
+class TicketCreateView(PortalAccessMixin, FormView):
+    """File a ticket. Without the right to file, the page explains why and shows no form."""
+
+    template_name = "tickets/ticket_form.html"
+    form_class = TicketCreateForm
+    extra_context = {"active_nav": "tickets"}
+
+    @cached_property
+    def filing(self):
+        return policy.can_file(self.request.user)
+
+    def get(self, request, *args, **kwargs):
+        if not self.filing:
+            return self.render_to_response(self.get_context_data(form=None))
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        if not self.filing:
+            raise PermissionDenied(self.filing.reason)
+        return super().post(request, *args, **kwargs)
+
+    def get_initial(self):
+        """`?address=` and `?machine=` preselect (links from an address or machine page);
+        a value outside the user's choices is simply not offered."""
+        initial = super().get_initial()
+        for name in ("address", "machine"):
+            value = self.request.GET.get(name, "")
+            if value.isdigit():
+                initial[name] = int(value)
+        return initial
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["filing"] = self.filing
+        return context
+
+    def form_valid(self, form):
+        try:
+            ticket = services.ticket_create(actor=self.request.user, **form.service_kwargs())
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            _("Ticket %(number)s has been filed. We will answer here.") % {"number": ticket.number},
+        )
+        return redirect("portal:ticket-detail", number=ticket.number)
+
+
+# ---------------------------------------------------------------------------------------------
+# One ticket: the conversation page and the two actions posted from it.
+
+
+class TicketPageMixin:
+    """The ticket (through the user's scope) and everything its page shows."""
+
+    template_name = "tickets/ticket_detail.html"
+
+    def get_ticket(self):
+        if not hasattr(self, "ticket"):
+            self.ticket = get_object_or_404(
+                Ticket.objects.visible_to(self.request.user).select_related(
+                    "status",
+                    "type",
+                    "address",
+                    "machine",
+                    "contact_person",
+                    "created_by",
+                    "responsible_team",
+                    "responsible_user",
+                ),
+                number=self.kwargs["number"],
+            )
+        return self.ticket
+
+    def get_page_context(self, *, reply_form=None, status_form=None):
+        user, ticket = self.request.user, self.get_ticket()
+        conversation = (
+            policy.messages_visible(ticket.messages.all(), user)
+            .select_related("author")
+            .prefetch_related("attachments")
+        )
+        history = ticket.events.filter(kind__in=TicketEvent.PUBLIC_KINDS).select_related("actor")
+        replying = policy.can_reply(user, ticket)
+        status_choices = []
+        if replying:
+            status_form = status_form or TicketStatusForm(user=user, ticket=ticket)
+            status_choices = list(status_form.fields["status"].queryset)
+            reply_form = reply_form or TicketReplyForm(user=user, ticket=ticket)
+        return {
+            "active_nav": "tickets",
+            "ticket": ticket,
+            "conversation": conversation,
+            "history": history,
+            "can_reply": bool(replying),
+            "reply_refusal": "" if replying else replying.reason,
+            "reply_form": reply_form if replying else None,
+            "status_choices": status_choices,
+            "status_form": status_form if status_choices else None,
+            "show_address_link": bool(policy.can_see_address(user, ticket.address)),
+            "show_machine": bool(ticket.machine and policy.can_see_machine(user, ticket.machine)),
+        }
+
+
+class TicketDetailView(PortalAccessMixin, TicketPageMixin, DetailView):
+    context_object_name = "ticket"
+
+    def get_object(self, queryset=None):
+        return self.get_ticket()
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), **self.get_page_context()}
+
+
+class TicketActionView(PortalAccessMixin, TicketPageMixin, FormView):
+    """A form posted from the ticket page. GET is not allowed (405).
+
+    Order of checks: the ticket through the scope (404), `check` (403, nothing saved), the form
+    (errors re-render the ticket page with what was typed, 200), then the service, which asks
+    the policy again (403) and validates its input (errors on the form).
+    """
+
+    http_method_names = ["post"]
+    form_context_name = None
+
+    def check(self, user, ticket):
+        raise NotImplementedError
+
+    def post(self, request, *args, **kwargs):
+        decision = self.check(request.user, self.get_ticket())
+        if not decision:
+            raise PermissionDenied(decision.reason)
+        return super().post(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user, "ticket": self.ticket}
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_page_context(**{self.form_context_name: form}))
+
+    def form_valid(self, form):
+        try:
+            self.perform(form)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        return redirect(self.get_success_url())
+
+    def get_success_url(self):
+        return reverse("portal:ticket-detail", kwargs={"number": self.ticket.number})
+
+
+class TicketReplyView(TicketActionView):
+    form_class = TicketReplyForm
+    form_context_name = "reply_form"
+
+    def check(self, user, ticket):
+        return policy.can_reply(user, ticket)
+
+    def perform(self, form):
+        reopening = self.ticket.is_closed
+        services.ticket_reply(
+            actor=self.request.user,
+            ticket=self.ticket,
+            body=form.cleaned_data["body"],
+            files=form.cleaned_data["files"],
+        )
+        if reopening:
+            messages.success(self.request, _("Your reply has been sent and the ticket reopened."))
+        else:
+            messages.success(self.request, _("Your reply has been sent."))
+
+    def get_success_url(self):
+        return super().get_success_url() + "#latest"
+
+
+class TicketStatusView(TicketActionView):
+    """Set the status. The ticket-level part of `policy.can_set_status` is checked first (403);
+    a status outside `TicketStatus.objects.settable_by(user)` is a form error; the service then
+    asks `policy.can_set_status` for the exact pair."""
+
+    form_class = TicketStatusForm
+    form_context_name = "status_form"
+
+    def check(self, user, ticket):
+        return policy.can_reply(user, ticket)
+
+    def perform(self, form):
+        status = form.cleaned_data["status"]
+        if status.pk == self.ticket.status_id:
+            messages.info(self.request, _("The ticket already has this status."))
+            return
+        services.ticket_set_status(actor=self.request.user, ticket=self.ticket, status=status)
+        messages.success(
+            self.request, _("The status is now “%(status)s”.") % {"status": status.name}
+        )
