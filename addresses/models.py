@@ -69,10 +69,13 @@ class Address(models.Model):
     def __str__(self):
         return f"{self.number} {self.name}"
 
+    def clean_fields(self, exclude=None):
+        # Normalise before the field validators see it: "de" is stored as "DE".
+        self.country = (self.country or "").strip().upper()
+        super().clean_fields(exclude=exclude)
+
     def clean(self):
         super().clean()
-        if self.country:
-            self.country = self.country.upper()
         # A site's headquarters may not be the site itself or one of its own sites.
         seen = {self.pk} if self.pk else set()
         ancestor = self.parent

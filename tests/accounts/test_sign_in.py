@@ -29,10 +29,17 @@ def test_sign_in_is_case_insensitive_and_external_users_land_in_the_portal(clien
 
 
 @pytest.mark.django_db
-def test_staff_land_in_the_administration(client):
-    UserFactory(email="admin@example.com", is_staff=True, is_superuser=True)
+def test_administrators_without_desk_rights_land_in_the_administration(client):
+    UserFactory(email="admin@example.com", is_staff=True)
     login(client, "admin@example.com")
     assert client.get("/").url == "/admin/"
+
+
+@pytest.mark.django_db
+def test_support_agents_land_in_the_desk(client):
+    UserFactory(email="agent@example.com", roles=["Support agent"])
+    login(client, "agent@example.com")
+    assert client.get("/").url == "/desk/"
 
 
 @pytest.mark.django_db
