@@ -106,9 +106,11 @@ class Grants:
         if not self.external:
             return frozenset(), frozenset()
         user = self.user
-        Address = type(user).read_addresses.field.related_model
-        read_through = type(user).read_addresses.through
-        write_through = type(user).write_addresses.through
+        # `__class__`, not `type()`: request.user is a lazy proxy whose type is not the model.
+        User = user.__class__
+        Address = User.read_addresses.field.related_model
+        read_through = User.read_addresses.through
+        write_through = User.write_addresses.through
         in_write = write_through.objects.filter(user_id=user.pk, address_id=OuterRef("pk"))
         rows = (
             Address.objects.filter(is_active=True)
@@ -142,7 +144,7 @@ class Grants:
         user = self.user
         if not self.external or not user.contact_person_id:
             return None
-        ContactPerson = type(user).contact_person.field.related_model
+        ContactPerson = user.__class__.contact_person.field.related_model
         linked = ContactPerson.objects.filter(
             pk=user.contact_person_id, address_id=user.address_id, address__is_active=True
         )
@@ -599,6 +601,146 @@ def can_file_ticket(user, *, address, ticket_type, team=None, recipient=None, ma
         if not seen:
             return seen
     return _allow(_("the user may file this ticket"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Desk: what support staff may do to a ticket besides replying and setting a status.
+#
+# Every desk action needs the desk (`can_use_desk`) and the ticket-write right on the ticket
+# (`can_reply`); internal users work on every ticket, so queues and teams narrow for
+# convenience, never for access. Forward recipients are active teams and users who may enter
+# the desk themselves, so a ticket never lands with somebody who cannot open it.
+
+
+def can_work_in_desk(user):
+    """Change tickets in the desk at all: the first question of the bulk actions, and of the
+    choices (teams, users, types) the desk's forms offer."""
+    decision = can_use_desk(user)
+    if not decision:
+        return decision
+    if not grants_for(user).has(TICKETS_WRITE):
+        return _deny(
+            _("no role grants the basic right %(right)s") % {"right": RIGHT_LABELS[TICKETS_WRITE]}
+        )
+    return _allow(_("a desk user who may change tickets"))
+
+
+def can_work_on_ticket(user, ticket):
+    """The ticket-level part of every desk action (take, forward, type, priority, status)."""
+    decision = can_use_desk(user)
+    if not decision:
+        return decision
+    return can_reply(user, ticket)
+
+
+def can_take(user, ticket):
+    """Take a ticket: the user becomes its responsible user (the team stays)."""
+    decision = can_work_on_ticket(user, ticket)
+    if not decision:
+        return decision
+    if ticket.closed_at is not None:
+        return _deny(
+            _("%(subject)s is closed; reopen it first") % {"subject": _ticket_subject(ticket)}
+        )
+    return _allow(_("a desk user who may work on the ticket"))
+
+
+def teams_forwardable(qs, user):
+    """Teams `user` may forward a ticket to."""
+    if not can_work_in_desk(user):
+        return qs.none()
+    return qs.filter(is_active=True)
+
+
+def desk_users(qs):
+    """Users who may enter the desk: the queryset face of `can_use_desk` (active internal
+    users holding the desk rights from a role or directly, and internal superusers)."""
+    app_label, codename = TICKETS_READ.split(".")
+    holders = qs.model.objects.filter(
+        Q(
+            groups__permissions__codename=codename,
+            groups__permissions__content_type__app_label=app_label,
+        )
+        | Q(
+            user_permissions__codename=codename,
+            user_permissions__content_type__app_label=app_label,
+        )
+    )
+    return qs.filter(is_active=True, is_external=False).filter(
+        Q(is_superuser=True) | Q(pk__in=holders.values("pk"))
+    )
+
+
+def users_forwardable(qs, user):
+    """Users `user` may forward a ticket to: those who may enter the desk themselves."""
+    if not can_work_in_desk(user):
+        return qs.none()
+    return desk_users(qs)
+
+
+def can_forward(user, ticket, *, team=None, recipient=None):
+    """Forward a ticket to `team` or to `recipient` (exactly one of them)."""
+    decision = can_work_on_ticket(user, ticket)
+    if not decision:
+        return decision
+    if (team is None) == (recipient is None):
+        return _deny(_("a ticket is forwarded to one team or one user"))
+    if team is not None and not team.is_active:
+        return _deny(_("team “%(team)s” is inactive") % {"team": team})
+    if recipient is not None and not can_use_desk(recipient):
+        return _deny(_("user “%(user)s” cannot work in the desk") % {"user": recipient})
+    return _allow(_("a desk user forwarding to an active desk team or user"))
+
+
+def can_change_ticket_fields(user, ticket):
+    """Change the type and the priority of a ticket."""
+    decision = can_work_on_ticket(user, ticket)
+    if not decision:
+        return decision
+    return _allow(_("a desk user who may work on the ticket"))
+
+
+def ticket_types_assignable(qs, user):
+    """Types `user` may give an existing ticket in the desk."""
+    if not can_work_in_desk(user):
+        return qs.none()
+    return qs.filter(is_active=True)
+
+
+def can_change_type(user, ticket, ticket_type):
+    decision = can_change_ticket_fields(user, ticket)
+    if not decision:
+        return decision
+    if not ticket_type.is_active:
+        return _deny(_("ticket type “%(type)s” is inactive") % {"type": ticket_type})
+    return _allow(_("an active ticket type"))
+
+
+def can_close(user, ticket):
+    """Close an open ticket (set a closing status; `can_set_status` decides the status)."""
+    decision = can_work_on_ticket(user, ticket)
+    if not decision:
+        return decision
+    if ticket.closed_at is not None:
+        return _deny(_("%(subject)s is already closed") % {"subject": _ticket_subject(ticket)})
+    return _allow(_("a desk user who may work on the ticket"))
+
+
+def can_reopen(user, ticket):
+    """Reopen a closed ticket (it returns to the default status)."""
+    decision = can_work_on_ticket(user, ticket)
+    if not decision:
+        return decision
+    if ticket.closed_at is None:
+        return _deny(_("%(subject)s is open") % {"subject": _ticket_subject(ticket)})
+    return _allow(_("a desk user who may work on the ticket"))
+
+
+def saved_filters_visible(qs, user):
+    """A desk user's saved queue filters are their own."""
+    if not can_use_desk(user):
+        return qs.none()
+    return qs.filter(user_id=user.pk)
 
 
 # ---------------------------------------------------------------------------------------------
