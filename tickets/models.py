@@ -120,12 +120,17 @@ class TicketQuerySet(models.QuerySet):
         return self.filter(closed_at__isnull=False)
 
     def bulk_create(self, objs, *args, **kwargs):
-        """Assign numbers to tickets created in bulk (imports, benchmarks)."""
+        """Assign numbers (and the default status) to tickets created in bulk (imports)."""
         objs = list(objs)
         missing = [obj for obj in objs if obj.number is None]
         numbers = next_ticket_numbers(len(missing), using=self.db)
         for obj, number in zip(missing, numbers, strict=True):
             obj.number = number
+        if any(obj.status_id is None for obj in objs):
+            default = TicketStatus.objects.using(self.db).default()
+            for obj in objs:
+                if obj.status_id is None:
+                    obj.status = default
         return super().bulk_create(objs, *args, **kwargs)
 
 

@@ -257,3 +257,21 @@ def test_public_messages_exclude_internal_notes():
     assert public == {description, reply}
     assert note not in public
     assert note.is_internal and not reply.is_internal
+
+
+@pytest.mark.django_db
+def test_bulk_create_gives_numbers_and_the_default_status():
+    from tests.factories import AddressFactory, TeamFactory, TicketTypeFactory
+    from tickets.models import Ticket, TicketStatus
+
+    address, team, ticket_type = AddressFactory(), TeamFactory(), TicketTypeFactory()
+    created = Ticket.objects.bulk_create(
+        [
+            Ticket(
+                subject=f"Imported {i}", type=ticket_type, address=address, responsible_team=team
+            )
+            for i in range(3)
+        ]
+    )
+    assert len({ticket.number for ticket in created}) == 3
+    assert all(ticket.status == TicketStatus.objects.default() for ticket in created)
