@@ -28,6 +28,8 @@ def home(request):
     user = request.user
     if policy.can_use_portal(user):
         return redirect("portal:dashboard")
+    if policy.can_use_desk(user):
+        return redirect("desk:queue")
     if user.is_staff:
         return redirect("admin:index")
     return render(request, "no_area.html", status=403)

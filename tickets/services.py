@@ -26,6 +26,7 @@ from django.utils.translation import ngettext
 from access import policy
 
 from .models import Attachment, Message, Priority, Ticket, TicketEvent, TicketStatus
+from .tasks import notify_message_added, notify_status_changed, notify_ticket_created
 
 DEFAULT_ATTACHMENT_MAX_SIZE = 10 * 1024 * 1024
 DEFAULT_ATTACHMENT_MAX_COUNT = 5
@@ -269,6 +270,9 @@ def ticket_create(
             uploads=uploads,
             now=now,
         )
+        transaction.on_commit(
+            lambda: notify_ticket_created.enqueue(ticket_id=ticket.pk), robust=True
+        )
     return ticket
 
 
@@ -297,6 +301,9 @@ def ticket_reply(*, actor, ticket, body, files=()):
             uploads=uploads,
             now=now,
         )
+        transaction.on_commit(
+            lambda: notify_message_added.enqueue(message_id=message.pk), robust=True
+        )
     return message
 
 
@@ -310,6 +317,12 @@ def ticket_set_status(*, actor, ticket, status):
             return ticket
         _apply_status(ticket, status, actor=actor, now=timezone.now())
         ticket.save(update_fields=["status", "closed_at", "updated_at"])
+        transaction.on_commit(
+            lambda: notify_status_changed.enqueue(
+                ticket_id=ticket.pk, status_id=status.pk, actor_id=actor.pk
+            ),
+            robust=True,
+        )
     return ticket
 
 
@@ -334,4 +347,189 @@ def ticket_add_internal_note(*, actor, ticket, body, files=()):
             uploads=uploads,
             now=timezone.now(),
         )
+        transaction.on_commit(
+            lambda: notify_message_added.enqueue(message_id=message.pk), robust=True
+        )
     return message
+
+
+# ---------------------------------------------------------------------------------------------
+# Desk services: take, forward, change type and priority, and their bulk forms.
+#
+# Taking, forwarding and changing the type or priority are internal matters (their events are
+# not in `TicketEvent.PUBLIC_KINDS`), so, like internal notes, they leave `updated_at` alone.
+# Doing what is already the case (taking one's own ticket, forwarding to the current
+# recipient, the same type or priority) changes nothing and records nothing.
+
+
+def recipient_label(team, user):
+    """How the history names a ticket's recipient: "Support", "Ada Agent", "Support · Ada"."""
+    return " · ".join(str(part) for part in (team, user) if part is not None)
+
+
+def ticket_take(*, actor, ticket):
+    """Make `actor` the responsible user (the responsible team stays); returns the ticket."""
+    with transaction.atomic():
+        ticket = _lock_ticket(ticket)
+        _require(policy.can_take(actor, ticket))
+        if ticket.responsible_user_id == actor.pk:
+            return ticket
+        previous = ticket.responsible_user
+        ticket.responsible_user = actor
+        ticket.save(update_fields=["responsible_user"])
+        _event(
+            ticket,
+            actor,
+            TicketEvent.Kind.TAKEN,
+            now=timezone.now(),
+            old=str(previous) if previous is not None else "",
+            new=str(actor),
+        )
+    return ticket
+
+
+def ticket_forward(*, actor, ticket, team=None, recipient=None):
+    """Forward to `team` (it lands unassigned in the team's queue) or to `recipient` (the
+    responsible team stays); the event records who delegated (the actor) from whom to whom.
+    Returns the ticket."""
+    with transaction.atomic():
+        ticket = _lock_ticket(ticket)
+        _require(policy.can_forward(actor, ticket, team=team, recipient=recipient))
+        old_team, old_user = ticket.responsible_team, ticket.responsible_user
+        if team is not None:
+            new_team, new_user = team, None
+        else:
+            new_team, new_user = old_team, recipient
+        if (new_team, new_user) == (old_team, old_user):
+            return ticket
+        ticket.responsible_team, ticket.responsible_user = new_team, new_user
+        ticket.save(update_fields=["responsible_team", "responsible_user"])
+        _event(
+            ticket,
+            actor,
+            TicketEvent.Kind.FORWARDED,
+            now=timezone.now(),
+            old=recipient_label(old_team, old_user),
+            new=recipient_label(new_team, new_user),
+        )
+    return ticket
+
+
+def ticket_change_type(*, actor, ticket, ticket_type):
+    """Give the ticket another type; returns the ticket."""
+    with transaction.atomic():
+        ticket = _lock_ticket(ticket)
+        _require(policy.can_change_type(actor, ticket, ticket_type))
+        if ticket.type_id == ticket_type.pk:
+            return ticket
+        old = ticket.type
+        ticket.type = ticket_type
+        ticket.save(update_fields=["type"])
+        _event(
+            ticket,
+            actor,
+            TicketEvent.Kind.TYPE_CHANGED,
+            now=timezone.now(),
+            old=old.name,
+            new=ticket_type.name,
+        )
+    return ticket
+
+
+def _checked_priority(priority):
+    if priority not in Priority.values:
+        raise ValidationError(
+            {
+                "priority": ValidationError(
+                    _("“%(value)s” is not a priority."), code="invalid", params={"value": priority}
+                )
+            }
+        )
+    return priority
+
+
+def ticket_change_priority(*, actor, ticket, priority):
+    """Set the priority (a `Priority` value; the event stores the values); returns the ticket."""
+    with transaction.atomic():
+        ticket = _lock_ticket(ticket)
+        _require(policy.can_change_ticket_fields(actor, ticket))
+        priority = _checked_priority(priority)
+        if ticket.priority == priority:
+            return ticket
+        old = ticket.priority
+        ticket.priority = priority
+        ticket.save(update_fields=["priority"])
+        _event(
+            ticket,
+            actor,
+            TicketEvent.Kind.PRIORITY_CHANGED,
+            now=timezone.now(),
+            old=old,
+            new=priority,
+        )
+    return ticket
+
+
+class BulkRefused(AccessDenied):
+    """The policy refused the action on some of the selected tickets; nothing was changed.
+    `refusals` lists (ticket, decision) for every refused ticket."""
+
+    def __init__(self, refusals):
+        super().__init__(refusals[0][1])
+        self.refusals = refusals
+
+
+def _bulk(*, tickets, check, apply):
+    """Lock every selected ticket, ask `check(ticket)` for each and, only when all are allowed,
+    `apply(ticket)` to each (the single-ticket service, which checks again and records the
+    event). One transaction: a refusal or a failure on any ticket changes none of them."""
+    with transaction.atomic():
+        # Locked in primary-key order, so two bulk actions never wait for each other in a circle.
+        locked = list(
+            Ticket.objects.select_for_update()
+            .filter(pk__in=[ticket.pk for ticket in tickets])
+            .order_by("pk")
+        )
+        refusals = [(ticket, decision) for ticket in locked if not (decision := check(ticket))]
+        if refusals:
+            raise BulkRefused(refusals)
+        return [apply(ticket) for ticket in locked]
+
+
+def tickets_bulk_take(*, actor, tickets):
+    """Take every ticket of `tickets` (all or none); returns them."""
+    return _bulk(
+        tickets=tickets,
+        check=lambda ticket: policy.can_take(actor, ticket),
+        apply=lambda ticket: ticket_take(actor=actor, ticket=ticket),
+    )
+
+
+def tickets_bulk_forward(*, actor, tickets, team=None, recipient=None):
+    """Forward every ticket of `tickets` to `team` or `recipient` (all or none)."""
+    return _bulk(
+        tickets=tickets,
+        check=lambda ticket: policy.can_forward(actor, ticket, team=team, recipient=recipient),
+        apply=lambda ticket: ticket_forward(
+            actor=actor, ticket=ticket, team=team, recipient=recipient
+        ),
+    )
+
+
+def tickets_bulk_set_status(*, actor, tickets, status):
+    """Move every ticket of `tickets` to `status` (all or none)."""
+    return _bulk(
+        tickets=tickets,
+        check=lambda ticket: policy.can_set_status(actor, ticket, status),
+        apply=lambda ticket: ticket_set_status(actor=actor, ticket=ticket, status=status),
+    )
+
+
+def tickets_bulk_set_priority(*, actor, tickets, priority):
+    """Set the priority of every ticket of `tickets` (all or none)."""
+    priority = _checked_priority(priority)
+    return _bulk(
+        tickets=tickets,
+        check=lambda ticket: policy.can_change_ticket_fields(actor, ticket),
+        apply=lambda ticket: ticket_change_priority(actor=actor, ticket=ticket, priority=priority),
+    )

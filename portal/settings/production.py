@@ -36,3 +36,6 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+
+# Notification mails are stored as tasks and sent by `manage.py db_worker` (README).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -60,24 +60,6 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(autouse=True)
-def _reference_data(transactional_db):
-    """Roles, statuses and types that migrations create, present in every browser test.
-
-    Serialized rollback restores them after a transactional test flushed the database, but
-    under Playwright's event loop that restore is not reliable on SQLite; re-running the data
-    migrations' own functions (they are idempotent) is.
-    """
-    from importlib import import_module
-
-    from django.apps import apps
-
-    roles = import_module("tickets.migrations.0003_basic_right_roles")
-    initial = import_module("tickets.migrations.0004_initial_statuses_and_types")
-    roles.create_roles(apps, None)
-    initial.create(apps, None)
-
-
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

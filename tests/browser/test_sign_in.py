@@ -3,7 +3,7 @@ import pytest
 from tests.browser.conftest import sign_in
 from tests.factories import AddressFactory, ExternalUserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_wrong_password_and_unknown_email_get_the_same_message(page):

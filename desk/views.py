@@ -1,0 +1,624 @@
+"""The desk (/desk/): queues, search, bulk actions and the ticket workspace.
+
+Every view enters through `DeskAccessMixin` (external users, and internal users without the desk
+rights, get a 404; anonymous users are sent to sign in by LoginRequiredMiddleware). Tickets are
+fetched through `Ticket.objects.visible_to(user)` and their attachments through the ticket;
+every POST asks the policy before the form (refused: 403, nothing saved) and writes through
+`tickets.services`, which ask it again. Templates only show the flags computed here.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import FileResponse, Http404, JsonResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views import View
+from django.views.generic import DetailView, FormView, ListView
+
+from access import policy
+from access.mixins import DeskAccessMixin
+from addresses.models import Address
+from tickets import services
+from tickets.forms import add_service_errors
+from tickets.models import Attachment, Ticket, TicketStatus
+
+from . import forms, queues
+from .models import SavedFilter
+from .search import search_tickets
+from .services import saved_filter_delete, saved_filter_save
+
+TICKET_RELATED = (
+    "status",
+    "type",
+    "address",
+    "machine",
+    "responsible_team",
+    "responsible_user",
+)
+
+
+def queue_url(query=""):
+    url = reverse("desk:queue")
+    return f"{url}?{query}" if query else url
+
+
+def queue_url_from(raw_query, user):
+    """The queue URL for a query string sent back by a form: only the filter's own keys (and a
+    page number) survive, so it can never point anywhere else."""
+    data = QueryDict(raw_query or "")
+    query = forms.QueueFilterForm(data, user=user).normalized_query()
+    page = data.get("page", "")
+    if page.isdigit():
+        query = f"{query}&page={page}" if query else f"page={page}"
+    return queue_url(query)
+
+
+# ---------------------------------------------------------------------------------------------
+# Queues.
+
+
+class QueueView(DeskAccessMixin, ListView):
+    """A queue, narrowed by the filters and the search, sorted and paginated (50 a page)."""
+
+    template_name = "desk/queue.html"
+    context_object_name = "tickets"
+    paginate_by = 50
+
+    # (sort key, column label); clicking a sorted column again reverses it.
+    columns = [
+        ("number", gettext_lazy("No.")),
+        ("subject", gettext_lazy("Subject")),
+        ("status", gettext_lazy("Status")),
+        ("priority", gettext_lazy("Priority")),
+        (None, gettext_lazy("Type")),
+        ("address", gettext_lazy("Customer")),
+        (None, gettext_lazy("Responsible")),
+        ("created_at", gettext_lazy("Created")),
+        ("updated_at", gettext_lazy("Updated")),
+    ]
+
+    @cached_property
+    def filter_form(self):
+        form = forms.QueueFilterForm(self.request.GET, user=self.request.user)
+        form.is_valid()  # invalid fields are shown and ignored
+        return form
+
+    @cached_property
+    def queue(self):
+        return self.filter_form.value("queue", queues.DEFAULT_QUEUE)
+
+    def scope(self):
+        return Ticket.objects.visible_to(self.request.user)
+
+    def get_queryset(self):
+        user, form = self.request.user, self.filter_form
+        queryset = self.scope().filter(queues.conditions(user)[self.queue])
+        queryset = search_tickets(form.filter(queryset), user, form.value("q", ""))
+        sort = form.value("sort", forms.DEFAULT_SORT)
+        return queryset.select_related(*TICKET_RELATED).order_by(*forms.SORTS[sort])
+
+    def paginate_queryset(self, queryset, page_size):
+        """A page number out of range or not a number shows the nearest page, never a 404."""
+        paginator = self.get_paginator(queryset, page_size)
+        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        return paginator, page, page.object_list, page.has_other_pages()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user, form = self.request.user, self.filter_form
+        counts = queues.counts(self.scope(), user)
+        context["queues"] = [
+            {
+                "key": key,
+                "label": label,
+                "help": queues.HELP[key],
+                "count": counts[key],
+                "active": key == self.queue,
+                "url": queue_url(f"queue={key}"),
+            }
+            for key, label in queues.CHOICES
+        ]
+        context["queue"] = self.queue
+        context["queue_label"] = queues.LABELS[self.queue]
+        context["queue_help"] = queues.HELP[self.queue]
+        current = form.normalized_query()
+        saved_filters = list(SavedFilter.objects.visible_to(user))
+        for saved in saved_filters:
+            saved.active = saved.query == current
+        context["saved_filters"] = saved_filters
+        context["save_filter_form"] = forms.SavedFilterForm(user=user, initial={"query": current})
+        context["filter_form"] = form
+        context["filtered"] = form.is_filtered()
+        context["search_query"] = form.value("q", "")
+        sort = form.value("sort", forms.DEFAULT_SORT)
+        context["sort_columns"] = [self._column(key, label, sort) for key, label in self.columns]
+        working = policy.can_work_in_desk(user)
+        context["can_bulk"] = bool(working)
+        if working:
+            context["bulk_form"] = forms.BulkActionForm(
+                user=user, initial={"next": self.request.GET.urlencode()}
+            )
+        return context
+
+    def _column(self, key, label, current):
+        if key is None:
+            return {"label": label}
+        ascending = current == key
+        descending = current == f"-{key}"
+        params = self.request.GET.copy()
+        params.pop("page", None)
+        params["sort"] = f"-{key}" if ascending else key
+        return {
+            "label": label,
+            "url": f"?{params.urlencode()}",
+            "direction": "asc" if ascending else "desc" if descending else None,
+        }
+
+
+class AddressAutocompleteView(DeskAccessMixin, View):
+    """Addresses for the queue's address filter (Select2's JSON format), over
+    `Address.objects.visible_to(user)`. GET `term` (optional), `page` (1-based, 20 a page)."""
+
+    http_method_names = ["get"]
+    page_size = 20
+
+    def get(self, request):
+        term = request.GET.get("term", "").strip()[:100]
+        addresses = Address.objects.visible_to(request.user)
+        if term:
+            addresses = addresses.filter(
+                Q(number__icontains=term)
+                | Q(name__icontains=term)
+                | Q(name_2__icontains=term)
+                | Q(city__icontains=term)
+            )
+        paginator = Paginator(addresses.order_by("number"), self.page_size)
+        page = paginator.get_page(request.GET.get("page"))
+        results = [
+            {
+                "id": address.pk,
+                "text": f"{address.number} {address.name}"
+                + (f", {address.city}" if address.city else ""),
+            }
+            for address in page
+        ]
+        return JsonResponse({"results": results, "more": page.has_next()})
+
+
+class SavedFilterCreateView(DeskAccessMixin, FormView):
+    """Save the current filters under a name (the same name replaces the earlier one)."""
+
+    http_method_names = ["post"]
+    form_class = forms.SavedFilterForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def form_valid(self, form):
+        try:
+            saved, created = saved_filter_save(
+                actor=self.request.user,
+                name=form.cleaned_data["name"],
+                query=form.cleaned_data["query"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        if created:
+            messages.success(self.request, _("Saved the filter “%(name)s”.") % {"name": saved})
+        else:
+            messages.success(self.request, _("Updated the filter “%(name)s”.") % {"name": saved})
+        return redirect(saved.get_absolute_url())
+
+    def form_invalid(self, form):
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(self.request, error)
+        return redirect(queue_url_from(self.request.POST.get("query", ""), self.request.user))
+
+
+class SavedFilterDeleteView(DeskAccessMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        saved = get_object_or_404(SavedFilter.objects.visible_to(request.user), pk=pk)
+        saved_filter_delete(actor=request.user, saved_filter=saved)
+        messages.success(request, _("Deleted the filter “%(name)s”.") % {"name": saved})
+        return redirect("desk:queue")
+
+
+# ---------------------------------------------------------------------------------------------
+# Bulk actions on the tickets selected in a queue.
+
+BULK_SUCCESS = {
+    forms.TAKE: lambda count: ngettext(
+        "You have taken %(count)d ticket.", "You have taken %(count)d tickets.", count
+    ),
+    forms.FORWARD: lambda count: ngettext(
+        "Forwarded %(count)d ticket.", "Forwarded %(count)d tickets.", count
+    ),
+    forms.SET_STATUS: lambda count: ngettext(
+        "Set the status of %(count)d ticket.", "Set the status of %(count)d tickets.", count
+    ),
+    forms.SET_PRIORITY: lambda count: ngettext(
+        "Set the priority of %(count)d ticket.", "Set the priority of %(count)d tickets.", count
+    ),
+}
+
+
+class BulkActionView(DeskAccessMixin, FormView):
+    """Take, forward, set the status or the priority of the selected tickets, all or none.
+
+    The selection is re-fetched through the user's scope by the form; the service locks every
+    ticket, asks the policy for each and changes nothing when any is refused (403 with the list
+    of refusals). Input errors go back to the queue as messages.
+    """
+
+    http_method_names = ["post"]
+    form_class = forms.BulkActionForm
+
+    def post(self, request, *args, **kwargs):
+        decision = policy.can_work_in_desk(request.user)
+        if not decision:
+            raise PermissionDenied(decision.reason)
+        return super().post(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def back_url(self):
+        return queue_url_from(self.request.POST.get("next", ""), self.request.user)
+
+    def form_invalid(self, form):
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else None
+            for error in errors:
+                messages.error(self.request, f"{label}: {error}" if label else error)
+        return redirect(self.back_url())
+
+    def form_valid(self, form):
+        data, actor = form.cleaned_data, self.request.user
+        action, tickets = data["action"], list(data["tickets"])
+        try:
+            if action == forms.TAKE:
+                services.tickets_bulk_take(actor=actor, tickets=tickets)
+            elif action == forms.FORWARD:
+                services.tickets_bulk_forward(
+                    actor=actor, tickets=tickets, **forms.recipient_kwargs(data["recipient"])
+                )
+            elif action == forms.SET_STATUS:
+                services.tickets_bulk_set_status(
+                    actor=actor, tickets=tickets, status=data["status"]
+                )
+            else:
+                services.tickets_bulk_set_priority(
+                    actor=actor, tickets=tickets, priority=data["priority"]
+                )
+        except services.BulkRefused as refused:
+            context = {
+                "action": dict(form.fields["action"].choices)[action],
+                "refusals": refused.refusals,
+                "selected": len(tickets),
+                "back_url": self.back_url(),
+            }
+            return render(self.request, "desk/bulk_refused.html", context, status=403)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, BULK_SUCCESS[action](len(tickets)) % {"count": len(tickets)})
+        return redirect(self.back_url())
+
+
+# ---------------------------------------------------------------------------------------------
+# The ticket workspace and the actions posted from it.
+
+
+class DeskTicketMixin:
+    """The ticket (through the user's scope) and everything its workspace shows."""
+
+    template_name = "desk/ticket_detail.html"
+
+    def get_ticket(self):
+        if not hasattr(self, "ticket"):
+            self.ticket = get_object_or_404(
+                Ticket.objects.visible_to(self.request.user).select_related(
+                    *TICKET_RELATED, "address__parent", "contact_person", "created_by"
+                ),
+                number=self.kwargs["number"],
+            )
+        return self.ticket
+
+    def get_page_context(self, **bound):
+        """The workspace; `bound` replaces a form by its submitted copy (with its errors)."""
+        user, ticket = self.request.user, self.get_ticket()
+        conversation = (
+            policy.messages_visible(ticket.messages.all(), user)
+            .select_related("author")
+            .prefetch_related("attachments")
+        )
+        history = ticket.events.select_related("actor")
+        other_open = list(
+            Ticket.objects.visible_to(user)
+            .open()
+            .filter(address_id=ticket.address_id)
+            .exclude(pk=ticket.pk)
+            .select_related("status")
+            .order_by("-updated_at", "-pk")[: OTHER_OPEN_LIMIT + 1]
+        )
+
+        working = policy.can_work_on_ticket(user, ticket)
+        fields = policy.can_change_ticket_fields(user, ticket)
+        flags = {
+            "can_take": bool(policy.can_take(user, ticket))
+            and ticket.responsible_user_id != user.pk,
+            "can_forward": bool(working),
+            "can_change_fields": bool(fields),
+            "can_set_status": bool(working),
+            "can_close": bool(policy.can_close(user, ticket)),
+            "can_reopen": bool(policy.can_reopen(user, ticket)),
+        }
+        message_form = bound.get("message_form") or forms.TicketMessageForm(
+            user=user, ticket=ticket
+        )
+        if not message_form.fields["kind"].choices:
+            message_form = None
+
+        def form(name, form_class, flag, **kwargs):
+            if not flags[flag]:
+                return None
+            return bound.get(name) or form_class(user=user, ticket=ticket, **kwargs)
+
+        statuses = TicketStatus.objects.settable_by(user)
+        context = {
+            "ticket": ticket,
+            "conversation": conversation,
+            "history": history,
+            "other_open": other_open[:OTHER_OPEN_LIMIT],
+            "more_open": len(other_open) > OTHER_OPEN_LIMIT,
+            "address_queue_url": queue_url(f"queue=open&address={ticket.address_id}"),
+            # The ticket names its address, machine and contact person; their details are
+            # shown to those whose roles grant reading them.
+            "show_address": bool(policy.can_see_address(user, ticket.address)),
+            "show_contact": bool(
+                ticket.contact_person and policy.can_see_contact(user, ticket.contact_person)
+            ),
+            "show_machine": bool(ticket.machine and policy.can_see_machine(user, ticket.machine)),
+            "message_form": message_form,
+            "read_only_reason": "" if working else working.reason,
+            "take_form": form("take_form", forms.EmptyForm, "can_take"),
+            "forward_form": form("forward_form", forms.TicketForwardForm, "can_forward"),
+            "type_form": form("type_form", forms.TicketTypeForm, "can_change_fields"),
+            "priority_form": form("priority_form", forms.TicketPriorityForm, "can_change_fields"),
+            "status_form": form(
+                "status_form", forms.TicketStatusForm, "can_set_status", statuses=statuses
+            ),
+            "close_statuses": list(statuses.filter(is_closed=True)) if flags["can_close"] else [],
+            "close_form": bound.get("close_form"),
+            "reopen_form": form("reopen_form", forms.EmptyForm, "can_reopen"),
+            **flags,
+        }
+        if flags["can_close"] and not context["close_statuses"]:
+            context["can_close"] = False
+        return context
+
+
+OTHER_OPEN_LIMIT = 10
+
+
+class TicketDetailView(DeskAccessMixin, DeskTicketMixin, DetailView):
+    context_object_name = "ticket"
+
+    def get_object(self, queryset=None):
+        return self.get_ticket()
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), **self.get_page_context()}
+
+
+class TicketActionView(DeskAccessMixin, DeskTicketMixin, FormView):
+    """A form posted from the workspace. GET is not allowed (405).
+
+    Order: the ticket through the scope (404), `check` (403, nothing saved), the form (errors
+    re-render the workspace with what was typed), then the service, which asks the policy again
+    (403) and validates its input (errors on the form).
+    """
+
+    http_method_names = ["post"]
+    form_context_name = None
+    anchor = ""
+
+    def check(self, user, ticket):
+        raise NotImplementedError
+
+    def perform(self, form):
+        raise NotImplementedError
+
+    def post(self, request, *args, **kwargs):
+        decision = self.check(request.user, self.get_ticket())
+        if not decision:
+            raise PermissionDenied(decision.reason)
+        return super().post(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user, "ticket": self.ticket}
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_page_context(**{self.form_context_name: form}))
+
+    def form_valid(self, form):
+        try:
+            self.perform(form)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        return redirect(self.get_success_url())
+
+    def get_success_url(self):
+        url = reverse("desk:ticket-detail", kwargs={"number": self.ticket.number})
+        return f"{url}#{self.anchor}" if self.anchor else url
+
+
+class TicketMessageView(TicketActionView):
+    """Reply to the customer or add an internal note, as the required choice says."""
+
+    form_class = forms.TicketMessageForm
+    form_context_name = "message_form"
+    anchor = "latest"
+
+    def check(self, user, ticket):
+        reply = policy.can_reply(user, ticket)
+        return reply if reply else policy.can_add_internal_note(user, ticket)
+
+    def perform(self, form):
+        data, ticket = form.cleaned_data, self.ticket
+        if data["kind"] == forms.NOTE:
+            services.ticket_add_internal_note(
+                actor=self.request.user, ticket=ticket, body=data["body"], files=data["files"]
+            )
+            messages.success(self.request, _("Internal note added. The customer does not see it."))
+            return
+        reopening = ticket.is_closed
+        services.ticket_reply(
+            actor=self.request.user, ticket=ticket, body=data["body"], files=data["files"]
+        )
+        if reopening:
+            messages.success(
+                self.request, _("Reply sent to the customer; the ticket is open again.")
+            )
+        else:
+            messages.success(self.request, _("Reply sent to the customer."))
+
+
+class TicketTakeView(TicketActionView):
+    form_class = forms.EmptyForm
+    form_context_name = "take_form"
+
+    def check(self, user, ticket):
+        return policy.can_take(user, ticket)
+
+    def perform(self, form):
+        services.ticket_take(actor=self.request.user, ticket=self.ticket)
+        messages.success(self.request, _("The ticket is now yours."))
+
+
+class TicketForwardView(TicketActionView):
+    form_class = forms.TicketForwardForm
+    form_context_name = "forward_form"
+
+    def check(self, user, ticket):
+        return policy.can_work_on_ticket(user, ticket)
+
+    def perform(self, form):
+        recipient = form.cleaned_data["recipient"]
+        services.ticket_forward(
+            actor=self.request.user, ticket=self.ticket, **forms.recipient_kwargs(recipient)
+        )
+        messages.success(self.request, _("Forwarded to %(recipient)s.") % {"recipient": recipient})
+
+
+class TicketTypeView(TicketActionView):
+    form_class = forms.TicketTypeForm
+    form_context_name = "type_form"
+
+    def check(self, user, ticket):
+        return policy.can_change_ticket_fields(user, ticket)
+
+    def perform(self, form):
+        ticket_type = form.cleaned_data["type"]
+        services.ticket_change_type(
+            actor=self.request.user, ticket=self.ticket, ticket_type=ticket_type
+        )
+        messages.success(self.request, _("The type is now “%(type)s”.") % {"type": ticket_type})
+
+
+class TicketPriorityView(TicketActionView):
+    form_class = forms.TicketPriorityForm
+    form_context_name = "priority_form"
+
+    def check(self, user, ticket):
+        return policy.can_change_ticket_fields(user, ticket)
+
+    def perform(self, form):
+        priority = form.cleaned_data["priority"]
+        services.ticket_change_priority(
+            actor=self.request.user, ticket=self.ticket, priority=priority
+        )
+        label = dict(form.fields["priority"].choices)[priority]
+        messages.success(
+            self.request, _("The priority is now “%(priority)s”.") % {"priority": label}
+        )
+
+
+class TicketStatusView(TicketActionView):
+    """Any status the user may set; a closing status closes the ticket, an open one reopens."""
+
+    form_class = forms.TicketStatusForm
+    form_context_name = "status_form"
+
+    def check(self, user, ticket):
+        return policy.can_work_on_ticket(user, ticket)
+
+    def perform(self, form):
+        status = form.cleaned_data["status"]
+        services.ticket_set_status(actor=self.request.user, ticket=self.ticket, status=status)
+        messages.success(self.request, _("The status is now “%(status)s”.") % {"status": status})
+
+
+class TicketCloseView(TicketActionView):
+    form_class = forms.TicketCloseForm
+    form_context_name = "close_form"
+
+    def check(self, user, ticket):
+        return policy.can_close(user, ticket)
+
+    def perform(self, form):
+        status = form.cleaned_data["status"]
+        services.ticket_set_status(actor=self.request.user, ticket=self.ticket, status=status)
+        messages.success(self.request, _("Closed as “%(status)s”.") % {"status": status})
+
+
+class TicketReopenView(TicketActionView):
+    """Reopen: back to the default status (the status every new ticket starts in)."""
+
+    form_class = forms.EmptyForm
+    form_context_name = "reopen_form"
+
+    def check(self, user, ticket):
+        return policy.can_reopen(user, ticket)
+
+    def perform(self, form):
+        status = TicketStatus.objects.default()
+        services.ticket_set_status(actor=self.request.user, ticket=self.ticket, status=status)
+        messages.success(self.request, _("Reopened as “%(status)s”.") % {"status": status})
+
+
+class AttachmentDownloadView(DeskAccessMixin, View):
+    """An attachment, fetched through its ticket (scoped) and that ticket's messages the user
+    may see; always a download, never rendered by the browser."""
+
+    http_method_names = ["get", "head"]
+
+    def get(self, request, number, pk):
+        user = request.user
+        ticket = get_object_or_404(Ticket.objects.visible_to(user), number=number)
+        messages_seen = policy.messages_visible(ticket.messages.all(), user)
+        attachment = get_object_or_404(Attachment.objects.filter(message__in=messages_seen), pk=pk)
+        try:
+            handle = attachment.file.open("rb")
+        except (FileNotFoundError, ValueError):
+            raise Http404 from None
+        response = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=attachment.original_name,
+            content_type="application/octet-stream",
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        response["Cache-Control"] = "private, no-store"
+        return response
