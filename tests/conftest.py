@@ -49,6 +49,9 @@ def _reference_data(request):
 
     import_module("tickets.migrations.0003_basic_right_roles").create_roles(apps, None)
     import_module("tickets.migrations.0004_initial_statuses_and_types").create(apps, None)
+    import_module("tickets.migrations.0005_desk_permission").grant_desk_to_support_agents(
+        apps, None
+    )
 
 
 @pytest.fixture

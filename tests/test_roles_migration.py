@@ -3,6 +3,7 @@
 import importlib
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
@@ -63,6 +64,10 @@ def test_support_agent_holds_all_ticket_rights_and_only_read_rights_on_the_rest(
     assert not any(".delete_" in perm for perm in agent)
     assert not {perm for perm in agent if perm.split(".")[0] in {"auth", "sessions", "admin"}}
     assert not any(perm.startswith("accounts.") and "user" in perm for perm in agent)
+    # Only the Support agent role enters the desk.
+    assert "tickets.use_desk" in agent
+    assert "tickets.use_desk" not in permissions_of("Portal user")
+    assert "tickets.use_desk" not in permissions_of("Portal editor")
 
 
 def _roles_migration():
@@ -87,6 +92,9 @@ def test_the_roles_migration_reverses_and_reapplies_to_the_same_roles():
     assert not Group.objects.filter(name__in=migration.ROLES).exists()
 
     migration.create_roles(apps, None)
+    # The desk permission is granted by a later migration (it needs the model option first).
+    desk = importlib.import_module("tickets.migrations.0005_desk_permission")
+    desk.grant_desk_to_support_agents(django_apps, None)
     assert _all_roles() == shipped
 
     migration.create_roles(apps, None)  # applying twice changes nothing

@@ -203,6 +203,7 @@ class Ticket(models.Model):
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
         ordering = ["-created_at", "-pk"]
+        permissions = [("use_desk", _("Can work in the support desk"))]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(responsible_team__isnull=False)

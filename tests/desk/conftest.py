@@ -28,7 +28,9 @@ def desk_reader_role(db):
     """A role that lets its holders into the desk but not change tickets."""
     group = Group.objects.create(name="Desk reader")
     group.permissions.add(
-        Permission.objects.get(content_type__app_label="tickets", codename="view_ticket")
+        *Permission.objects.filter(
+            content_type__app_label="tickets", codename__in=["view_ticket", "use_desk"]
+        )
     )
     return group
 

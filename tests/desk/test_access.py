@@ -193,3 +193,12 @@ def test_internal_note_attachment_reaches_staff_but_never_the_portal(client, wor
     assert client.get(url).status_code == 200
     client.force_login(world.customer)
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_an_internal_user_with_a_portal_role_does_not_enter_the_desk(client):
+    from tests.factories import UserFactory
+
+    user = UserFactory(roles=["Portal editor"])
+    client.force_login(user)
+    assert client.get("/desk/").status_code == 404
