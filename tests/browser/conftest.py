@@ -76,9 +76,11 @@ def page(browser, request, live_server):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on(
         "console",
-        lambda msg: errors.append(msg.text)
-        if msg.type == "error" and "Content Security Policy" in msg.text
-        else None,
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
     )
     page.csp_errors = errors
     yield page
@@ -95,3 +97,12 @@ def sign_in(page, email, password):
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def choose_select2(page, select_id, search, option_text=None):
+    """Pick an option in a Select2 widget (admin or portal) by typing into its search box."""
+    page.locator(f"#{select_id} + .select2 .select2-selection").click()
+    page.locator(".select2-container--open .select2-search__field").last.fill(search)
+    page.locator(
+        ".select2-results__option:not(.loading-results)", has_text=option_text or search
+    ).first.click()
