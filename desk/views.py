@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, Http404, JsonResponse, QueryDict
+from django.http import JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -24,8 +24,9 @@ from access import policy
 from access.mixins import DeskAccessMixin
 from addresses.models import Address
 from tickets import services
+from tickets.downloads import AttachmentDownload
 from tickets.forms import add_service_errors
-from tickets.models import Attachment, Ticket, TicketStatus
+from tickets.models import Ticket, TicketStatus
 
 from . import forms, queues
 from .models import SavedFilter
@@ -597,28 +598,6 @@ class TicketReopenView(TicketActionView):
         messages.success(self.request, _("Reopened as “%(status)s”.") % {"status": status})
 
 
-class AttachmentDownloadView(DeskAccessMixin, View):
-    """An attachment, fetched through its ticket (scoped) and that ticket's messages the user
-    may see; always a download, never rendered by the browser."""
-
-    http_method_names = ["get", "head"]
-
-    def get(self, request, number, pk):
-        user = request.user
-        ticket = get_object_or_404(Ticket.objects.visible_to(user), number=number)
-        messages_seen = policy.messages_visible(ticket.messages.all(), user)
-        attachment = get_object_or_404(Attachment.objects.filter(message__in=messages_seen), pk=pk)
-        try:
-            handle = attachment.file.open("rb")
-        except (FileNotFoundError, ValueError):
-            raise Http404 from None
-        response = FileResponse(
-            handle,
-            as_attachment=True,
-            filename=attachment.original_name,
-            content_type="application/octet-stream",
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-        response["Cache-Control"] = "private, no-store"
-        return response
+class AttachmentDownloadView(DeskAccessMixin, AttachmentDownload):
+    """An attachment, fetched through its ticket and that ticket's messages the user may see
+    (the same code as the portal's download); always a download, never rendered."""
