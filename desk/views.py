@@ -24,6 +24,7 @@ from access import policy
 from access.mixins import DeskAccessMixin
 from addresses.models import Address
 from tickets import services
+from tickets.action_views import TicketActionMixin
 from tickets.downloads import AttachmentDownload
 from tickets.forms import add_service_errors
 from tickets.models import Ticket, TicketStatus
@@ -421,47 +422,10 @@ class TicketDetailView(DeskAccessMixin, DeskTicketMixin, DetailView):
         return {**super().get_context_data(**kwargs), **self.get_page_context()}
 
 
-class TicketActionView(DeskAccessMixin, DeskTicketMixin, FormView):
-    """A form posted from the workspace. GET is not allowed (405).
+class TicketActionView(DeskAccessMixin, DeskTicketMixin, TicketActionMixin, FormView):
+    """A form posted from the workspace (see TicketActionMixin)."""
 
-    Order: the ticket through the scope (404), `check` (403, nothing saved), the form (errors
-    re-render the workspace with what was typed), then the service, which asks the policy again
-    (403) and validates its input (errors on the form).
-    """
-
-    http_method_names = ["post"]
-    form_context_name = None
-    anchor = ""
-
-    def check(self, user, ticket):
-        raise NotImplementedError
-
-    def perform(self, form):
-        raise NotImplementedError
-
-    def post(self, request, *args, **kwargs):
-        decision = self.check(request.user, self.get_ticket())
-        if not decision:
-            raise PermissionDenied(decision.reason)
-        return super().post(request, *args, **kwargs)
-
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "user": self.request.user, "ticket": self.ticket}
-
-    def form_invalid(self, form):
-        return self.render_to_response(self.get_page_context(**{self.form_context_name: form}))
-
-    def form_valid(self, form):
-        try:
-            self.perform(form)
-        except ValidationError as error:
-            add_service_errors(form, error)
-            return self.form_invalid(form)
-        return redirect(self.get_success_url())
-
-    def get_success_url(self):
-        url = reverse("desk:ticket-detail", kwargs={"number": self.ticket.number})
-        return f"{url}#{self.anchor}" if self.anchor else url
+    detail_url_name = "desk:ticket-detail"
 
 
 class TicketMessageView(TicketActionView):

@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,6 +20,7 @@ from access import policy
 from access.mixins import PortalAccessMixin
 
 from . import services
+from .action_views import TicketActionMixin
 from .forms import (
     CLOSED,
     DEFAULT_SORT,
@@ -256,42 +256,10 @@ class TicketDetailView(PortalAccessMixin, TicketPageMixin, DetailView):
         return {**super().get_context_data(**kwargs), **self.get_page_context()}
 
 
-class TicketActionView(PortalAccessMixin, TicketPageMixin, FormView):
-    """A form posted from the ticket page. GET is not allowed (405).
+class TicketActionView(PortalAccessMixin, TicketPageMixin, TicketActionMixin, FormView):
+    """A form posted from the portal's ticket page (see TicketActionMixin)."""
 
-    Order of checks: the ticket through the scope (404), `check` (403, nothing saved), the form
-    (errors re-render the ticket page with what was typed, 200), then the service, which asks
-    the policy again (403) and validates its input (errors on the form).
-    """
-
-    http_method_names = ["post"]
-    form_context_name = None
-
-    def check(self, user, ticket):
-        raise NotImplementedError
-
-    def post(self, request, *args, **kwargs):
-        decision = self.check(request.user, self.get_ticket())
-        if not decision:
-            raise PermissionDenied(decision.reason)
-        return super().post(request, *args, **kwargs)
-
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "user": self.request.user, "ticket": self.ticket}
-
-    def form_invalid(self, form):
-        return self.render_to_response(self.get_page_context(**{self.form_context_name: form}))
-
-    def form_valid(self, form):
-        try:
-            self.perform(form)
-        except ValidationError as error:
-            add_service_errors(form, error)
-            return self.form_invalid(form)
-        return redirect(self.get_success_url())
-
-    def get_success_url(self):
-        return reverse("portal:ticket-detail", kwargs={"number": self.ticket.number})
+    detail_url_name = "portal:ticket-detail"
 
 
 class TicketReplyView(TicketActionView):
