@@ -40,6 +40,9 @@ CONTACTS_ADD = "addresses.add_contactperson"
 TICKETS_READ = "tickets.view_ticket"
 TICKETS_FILE = "tickets.add_ticket"
 TICKETS_WRITE = "tickets.change_ticket"
+# Entering the desk: only the Support agent role carries it (and superusers hold every right),
+# so an internal user given a portal role does not reach every customer's tickets.
+DESK = "tickets.use_desk"
 
 RIGHT_LABELS = {
     ADDRESSES_READ: "Addresses (read)",
@@ -52,6 +55,7 @@ RIGHT_LABELS = {
     TICKETS_READ: "Tickets (read)",
     TICKETS_FILE: "Tickets (file)",
     TICKETS_WRITE: "Tickets (reply, set status)",
+    DESK: "Support desk",
 }
 
 
@@ -222,8 +226,8 @@ def can_use_desk(user):
         return _deny(_("the account is inactive or not signed in"))
     if g.external:
         return _deny(_("external users never reach the desk"))
-    if not g.has(TICKETS_READ):
-        return _deny(_("no role grants the desk rights (Tickets read)"))
+    if not (g.has(DESK) and g.has(TICKETS_READ)):
+        return _deny(_("no role grants the desk rights (Support agent)"))
     return _allow(_("an internal user with the desk rights"))
 
 
@@ -231,11 +235,24 @@ def can_use_desk(user):
 # The shared core: a basic right plus membership of an address set.
 
 
+def _at_address(subject, obj):
+    """Name the address `obj` belongs to for a reason: "address 10023 of ticket 1042".
+
+    The number is named only when `obj.address` is already loaded: words never cost a query.
+    """
+    field = obj._meta.get_field("address")
+    address = field.get_cached_value(obj) if field.is_cached(obj) else None
+    if address is None:
+        return _("the address of %(subject)s") % {"subject": subject}
+    return _("address %(number)s of %(subject)s") % {"number": address.number, "subject": subject}
+
+
 def _address_rule(g, perms, address_id, *, write, subject):
     """Decide an action on something that belongs to `address_id`.
 
     `perms` are the basic rights the action needs (all of them); `write` selects W(u) instead
-    of R(u) for external users. Internal users need only the rights.
+    of R(u) for external users. Internal users need only the rights. `subject` names the
+    address the decision turns on, as the reason says it ("address 10023", or `_at_address`).
     """
     if not g.active:
         return _deny(_("the account is inactive or not signed in"))
@@ -248,18 +265,19 @@ def _address_rule(g, perms, address_id, *, write, subject):
         return _allow(_("internal user with the basic right"))
     if write:
         if address_id in g.write_ids:
-            return _allow(_("%(subject)s is at an address in the write set") % {"subject": subject})
+            return _allow(_("%(subject)s is in the write set") % {"subject": subject})
         if address_id in g.read_ids:
             return _deny(
-                _("%(subject)s is at an address in the read set, not in the write set")
-                % {"subject": subject}
+                _("%(subject)s is in the read set, not in the write set") % {"subject": subject}
             )
-    elif address_id in g.read_ids:
+    elif address_id in g.write_ids:
         return _allow(
-            _("%(subject)s is at an address in the read or write set") % {"subject": subject}
+            _("%(subject)s is in the write set (write implies read)") % {"subject": subject}
         )
+    elif address_id in g.read_ids:
+        return _allow(_("%(subject)s is in the read set") % {"subject": subject})
     return _deny(
-        _("%(subject)s is at an address in neither set, or the address is inactive")
+        _("%(subject)s is in neither the read nor the write set, or is inactive")
         % {"subject": subject}
     )
 
@@ -319,7 +337,7 @@ def can_see_machine(user, machine):
         [MACHINES_READ],
         machine.address_id,
         write=False,
-        subject=_("machine %(number)s") % {"number": machine.number},
+        subject=_at_address(_("machine %(number)s") % {"number": machine.number}, machine),
     )
 
 
@@ -333,7 +351,7 @@ def can_edit_machine(user, machine):
         [MACHINES_READ, MACHINES_WRITE],
         machine.address_id,
         write=True,
-        subject=_("machine %(number)s") % {"number": machine.number},
+        subject=_at_address(_("machine %(number)s") % {"number": machine.number}, machine),
     )
 
 
@@ -355,7 +373,7 @@ def _contact_rule(user, contact, perms, *, write):
         perms,
         contact.address_id,
         write=write,
-        subject=_("contact person %(name)s") % {"name": contact},
+        subject=_at_address(_("contact person %(name)s") % {"name": contact}, contact),
     )
 
 
@@ -409,7 +427,7 @@ def can_see_ticket(user, ticket):
         [TICKETS_READ],
         ticket.address_id,
         write=False,
-        subject=_ticket_subject(ticket),
+        subject=_at_address(_ticket_subject(ticket), ticket),
     )
 
 
@@ -424,7 +442,7 @@ def can_reply(user, ticket):
         [TICKETS_READ, TICKETS_WRITE],
         ticket.address_id,
         write=True,
-        subject=_ticket_subject(ticket),
+        subject=_at_address(_ticket_subject(ticket), ticket),
     )
 
 
@@ -655,19 +673,22 @@ def teams_forwardable(qs, user):
 def desk_users(qs):
     """Users who may enter the desk: the queryset face of `can_use_desk` (active internal
     users holding the desk rights from a role or directly, and internal superusers)."""
-    app_label, codename = TICKETS_READ.split(".")
-    holders = qs.model.objects.filter(
-        Q(
-            groups__permissions__codename=codename,
-            groups__permissions__content_type__app_label=app_label,
-        )
-        | Q(
-            user_permissions__codename=codename,
-            user_permissions__content_type__app_label=app_label,
-        )
-    )
+
+    def holders(perm):
+        app_label, codename = perm.split(".")
+        return qs.model.objects.filter(
+            Q(
+                groups__permissions__codename=codename,
+                groups__permissions__content_type__app_label=app_label,
+            )
+            | Q(
+                user_permissions__codename=codename,
+                user_permissions__content_type__app_label=app_label,
+            )
+        ).values("pk")
+
     return qs.filter(is_active=True, is_external=False).filter(
-        Q(is_superuser=True) | Q(pk__in=holders.values("pk"))
+        Q(is_superuser=True) | (Q(pk__in=holders(DESK)) & Q(pk__in=holders(TICKETS_READ)))
     )
 
 
@@ -768,3 +789,245 @@ def has_object_permission(user, perm, obj):
     if predicate is None:
         return _deny(_("no rule allows this action"))
     return predicate(user, obj)
+
+
+# ---------------------------------------------------------------------------------------------
+# Transparency: summaries and explanations.
+#
+# Administrators ask two things about a user: "what can this person reach?" (`AccessSummary`)
+# and "may this person do that, and why?" (`QUESTIONS`). Both are answered by the predicates,
+# queryset faces and grants above and by nothing else, so an answer cannot disagree with what
+# is enforced. They are a class and a table, not functions: the access matrix requires every
+# public function of this module to be a rule face.
+
+
+@dataclass(frozen=True)
+class Question:
+    """An action an administrator can ask about; `ask` returns its predicate's own `Decision`.
+
+    `positional` and `keywords` name the objects the predicate needs (passed positionally or by
+    keyword, after the user); `optional` the keywords it may be given too.
+    """
+
+    key: str
+    predicate: object
+    positional: tuple = ()
+    keywords: tuple = ()
+    optional: tuple = ()
+
+    @property
+    def needs(self):
+        return self.positional + self.keywords
+
+    def ask(self, user, **objects):
+        missing = [name for name in self.needs if objects.get(name) is None]
+        unknown = set(objects) - set(self.needs) - set(self.optional)
+        if missing or unknown:
+            raise TypeError(f"{self.key}: missing {missing}, unexpected {sorted(unknown)}")
+        args = [objects[name] for name in self.positional]
+        kwargs = {name: objects[name] for name in self.keywords}
+        kwargs.update(
+            {name: objects[name] for name in self.optional if objects.get(name) is not None}
+        )
+        return self.predicate(user, *args, **kwargs)
+
+
+QUESTIONS = {
+    question.key: question
+    for question in (
+        Question("use_portal", can_use_portal),
+        Question("see_address", can_see_address, ("address",)),
+        Question("edit_address", can_edit_address, ("address",)),
+        Question("add_contact", can_add_contact, ("address",)),
+        Question("see_machine", can_see_machine, ("machine",)),
+        Question("edit_machine", can_edit_machine, ("machine",)),
+        Question("see_contact", can_see_contact, ("contact",)),
+        Question("edit_contact", can_edit_contact, ("contact",)),
+        Question("see_ticket", can_see_ticket, ("ticket",)),
+        Question("see_message", can_see_message, ("message",)),
+        Question("reply", can_reply, ("ticket",)),
+        Question("set_status", can_set_status, ("ticket", "status")),
+        Question("file_any", can_file),
+        Question(
+            "file_ticket",
+            can_file_ticket,
+            keywords=("address", "ticket_type"),
+            optional=("team", "recipient", "machine"),
+        ),
+        # The desk's questions, for internal users (external users are always refused there).
+        Question("use_desk", can_use_desk),
+        Question("work_in_desk", can_work_in_desk),
+        Question("add_internal_note", can_add_internal_note, ("ticket",)),
+        Question("work_on_ticket", can_work_on_ticket, ("ticket",)),
+        Question("take", can_take, ("ticket",)),
+        Question("forward", can_forward, ("ticket",), optional=("team", "recipient")),
+        Question("change_fields", can_change_ticket_fields, ("ticket",)),
+        Question("change_type", can_change_type, ("ticket", "ticket_type")),
+        Question("close", can_close, ("ticket",)),
+        Question("reopen", can_reopen, ("ticket",)),
+    )
+}
+
+
+class AccessSummary:
+    """What `user` can reach, as an administrator reviews it.
+
+    Every answer is a rule's own face (`can_file`, `tickets_visible`, `teams_recipient` …) or
+    the grants those faces read; nothing is decided here. What the user's fields configure but
+    grants nothing (an inactive address, team, type or status; recipients without the right to
+    file) is listed too, marked as not in effect, so the form and its effect can be compared.
+    Each part loads on first use in a fixed number of queries, whatever the size of the sets;
+    `prefetch_related` on the user's relations (roles, recipients, types, statuses) is used.
+    """
+
+    def __init__(self, user):
+        self.user = user
+        self.grants = grants_for(user)
+
+    def _flag(self, address):
+        address.readable = address.pk in self.grants.read_ids
+        address.writable = address.pk in self.grants.write_ids
+        return address
+
+    def holds(self, perm):
+        """Whether a role of the user grants the basic right `perm`, as every rule asks it."""
+        return self.grants.has(perm)
+
+    @cached_property
+    def portal(self):
+        return can_use_portal(self.user)
+
+    @cached_property
+    def filing(self):
+        return can_file(self.user)
+
+    @cached_property
+    def roles(self):
+        if self.user.pk is None:
+            return []
+        return sorted(group.name for group in self.user.groups.all())
+
+    @cached_property
+    def home_address(self):
+        return self._flag(self.user.address) if self.user.address_id else None
+
+    @cached_property
+    def addresses(self):
+        """The addresses of Read and Write permission, by number, each with its headquarters
+        (`parent`) and its sites (`its_sites`). Each carries `in_read_field` and `in_write_field`
+        (what the form says) and `readable` and `writable` (R(u) and W(u): what the rules use);
+        access to a headquarters does not reach its sites, nor the other way round."""
+        user = self.user
+        if user.pk is None:
+            return []
+        from django.db.models import BooleanField, Value
+
+        User = user.__class__
+        Address = User.read_addresses.field.related_model
+        # The two fields' rows first (one query over the user's own rows), then those addresses:
+        # never a pass over every address.
+        links = (
+            User.read_addresses.through.objects.filter(user_id=user.pk)
+            .annotate(write=Value(False, output_field=BooleanField()))
+            .values_list("address_id", "write")
+            .union(
+                User.write_addresses.through.objects.filter(user_id=user.pk)
+                .annotate(write=Value(True, output_field=BooleanField()))
+                .values_list("address_id", "write"),
+                all=True,
+            )
+        )
+        in_read, in_write = set(), set()
+        for address_id, write in links:
+            (in_write if write else in_read).add(address_id)
+        rows = []
+        if in_read or in_write:
+            rows = list(
+                Address.objects.filter(pk__in=in_read | in_write)
+                .select_related("parent")
+                .order_by("number", "pk")
+            )
+        for row in rows:
+            row.in_read_field = row.pk in in_read
+            row.in_write_field = row.pk in in_write
+        sites = {}
+        if rows:
+            children = Address.objects.filter(parent__in=[row.pk for row in rows])
+            for site in children.order_by("number", "pk"):
+                sites.setdefault(site.parent_id, []).append(self._flag(site))
+        for row in rows:
+            self._flag(row)
+            if row.parent is not None:
+                self._flag(row.parent)
+            row.its_sites = sites.get(row.pk, [])
+        return rows
+
+    @cached_property
+    def contact_person(self):
+        """The linked contact person with `can_see` and `can_edit`: the rules' own decisions."""
+        if not self.user.contact_person_id:
+            return None
+        contact = self.user.contact_person
+        contact.can_see = can_see_contact(self.user, contact)
+        contact.can_edit = can_edit_contact(self.user, contact)
+        return contact
+
+    def _configured(self, name, face):
+        """The objects of the user's field `name`, each with `usable`: whether `face` (the rule's
+        queryset face) offers it to the user."""
+        if self.user.pk is None:
+            return []
+        objects = sorted(getattr(self.user, name).all(), key=str)
+        usable = set()
+        if objects:
+            model = type(objects[0])
+            candidates = model.objects.filter(pk__in=[obj.pk for obj in objects])
+            usable = set(face(candidates, self.user).values_list("pk", flat=True))
+        for obj in objects:
+            obj.usable = obj.pk in usable
+        return objects
+
+    @cached_property
+    def teams(self):
+        return self._configured("responsible_teams", teams_recipient)
+
+    @cached_property
+    def recipient_users(self):
+        return self._configured("responsible_users", users_recipient)
+
+    @cached_property
+    def ticket_types(self):
+        return self._configured("ticket_types", ticket_types_creatable)
+
+    @property
+    def restrict_status(self):
+        """The user's "Restrict customer status" box, as configured."""
+        return bool(self.user.restrict_status)
+
+    @cached_property
+    def allowed_statuses(self):
+        return self._configured("allowed_statuses", statuses_settable)
+
+    @cached_property
+    def settable_statuses(self):
+        """Every status the user may set on a ticket it may write to."""
+        TicketStatus = self.user.__class__.allowed_statuses.field.related_model
+        return list(statuses_settable(TicketStatus.objects.all(), self.user))
+
+    @cached_property
+    def counts(self):
+        """How many objects the scoped querysets give the user."""
+        from django.apps import apps
+
+        user = self.user
+        Ticket = apps.get_model("tickets", "Ticket")
+        Address = apps.get_model("addresses", "Address")
+        Machine = apps.get_model("addresses", "Machine")
+        ContactPerson = apps.get_model("addresses", "ContactPerson")
+        return {
+            "addresses": addresses_visible(Address.objects.all(), user).count(),
+            "tickets": tickets_visible(Ticket.objects.all(), user).count(),
+            "tickets_writable": tickets_writable(Ticket.objects.all(), user).count(),
+            "machines": machines_visible(Machine.objects.all(), user).count(),
+            "contacts": contacts_visible(ContactPerson.objects.all(), user).count(),
+        }

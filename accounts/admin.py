@@ -29,6 +29,7 @@ from addresses.admin import NarrowedAutocompleteMixin
 
 from .admin_forms import UserAddForm, UserChangeForm
 from .models import Team, User
+from .transparency import TransparencyAdminMixin
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ STATUS = (_("Status"), {"fields": ("is_active", "is_staff", "is_superuser")})
 
 
 @admin.register(User)
-class UserAdmin(NarrowedAutocompleteMixin, auth_admin.UserAdmin):
+class UserAdmin(TransparencyAdminMixin, NarrowedAutocompleteMixin, auth_admin.UserAdmin):
     form = UserChangeForm
     add_form = UserAddForm
     # Django's add template tells the admin to finish the user on a second page; ours is one page.
@@ -199,13 +200,15 @@ class UserAdmin(NarrowedAutocompleteMixin, auth_admin.UserAdmin):
     list_select_related = ("address",)
     search_fields = ("email", "first_name", "last_name", "address__number")
     ordering = ("email",)
-    actions = ("email_password_link",)
+    actions = ("email_password_link", "export_access_report")
 
     # Recipients and team members are internal users; a ticket goes to an active one.
     autocomplete_narrowing = {
         ("accounts", "user", "responsible_users"): Q(is_active=True, is_external=False),
         ("accounts", "team", "members"): Q(is_external=False),
         ("tickets", "ticket", "responsible_user"): Q(is_active=True, is_external=False),
+        # "Explain a decision" asks about external users only.
+        ("accounts", "accesschange", "user"): Q(is_external=True),
     }
 
     def get_queryset(self, request):

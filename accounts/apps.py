@@ -6,3 +6,7 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self):
+        # Access changes made outside the admin are recorded by model signals.
+        from . import audit  # noqa: F401

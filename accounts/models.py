@@ -182,6 +182,9 @@ class User(AbstractBaseUser, PermissionsMixin):
             ),
         ]
         indexes = [models.Index(fields=["is_external", "is_active"], name="user_ext_active_idx")]
+        permissions = [
+            ("preview_as_user", _("Can preview the portal as an external user")),
+        ]
 
     def __str__(self):
         return self.get_full_name() or self.email
@@ -252,3 +255,71 @@ class Team(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class AccessChange(models.Model):
+    """One change of an external user's access, with the values before and after it.
+
+    Written by `accounts.audit`: from the admin (the administrator who saved is known) and, for
+    changes made elsewhere in code, from model signals (`changed_by` is then whoever
+    `audit.acting_as()` names, or nobody: the system). Values are stored as the administrator
+    reads them (address numbers and names, team, type, status and role names), so the trail
+    stays readable when the objects change later. The user's and the actor's e-mail addresses
+    are kept as well: the trail outlives a deleted account.
+    """
+
+    class Via(models.TextChoices):
+        ADMIN = "admin", _("administration")
+        CODE = "code", _("other (import, script, system)")
+
+    # The audited fields, in the user form's order: external access, roles, the active flag.
+    FIELDS = (
+        "is_external",
+        "address",
+        "read_addresses",
+        "write_addresses",
+        "contact_person",
+        "responsible_teams",
+        "responsible_users",
+        "ticket_types",
+        "restrict_status",
+        "allowed_statuses",
+        "groups",
+        "is_active",
+    )
+    FIELD_CHOICES = [
+        (name, _("Roles") if name == "groups" else User._meta.get_field(name).verbose_name)
+        for name in FIELDS
+    ]
+
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("user"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="access_changes",
+    )
+    user_email = models.CharField(_("user's e-mail address"), max_length=254)
+    changed_by = models.ForeignKey(
+        User,
+        verbose_name=_("changed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    changed_by_email = models.CharField(_("changed by (e-mail)"), max_length=254, blank=True)
+    via = models.CharField(_("changed in"), max_length=10, choices=Via.choices)
+    field = models.CharField(_("field"), max_length=50, choices=FIELD_CHOICES)
+    before = models.TextField(_("before"), blank=True)
+    after = models.TextField(_("after"), blank=True)
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("access change")
+        verbose_name_plural = _("access changes")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["user", "-at"], name="accesschange_user_at_idx")]
+
+    def __str__(self):
+        return f"{self.user_email}: {self.field}"

@@ -435,7 +435,8 @@ def test_send_link_instead_of_password(staff_client, world, django_capture_on_co
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["erika.kunde@example.com"]
-    assert "Set your password" in message.subject
+    # The new user chose German: the mail is in German.
+    assert message.subject == "Legen Sie Ihr Passwort für das Kundenportal fest"
     assert (
         message_levels.SUCCESS,
         "A link to set the password will be e-mailed to erika.kunde@example.com.",
