@@ -28,6 +28,7 @@ from functools import cached_property
 from django.contrib.auth.backends import ModelBackend
 from django.db.models import Exists, Model, OuterRef, Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 # The basic rights (DESIGN.md, "Basic rights"): the permissions roles carry.
 ADDRESSES_READ = "addresses.view_address"
@@ -45,17 +46,17 @@ TICKETS_WRITE = "tickets.change_ticket"
 DESK = "tickets.use_desk"
 
 RIGHT_LABELS = {
-    ADDRESSES_READ: "Addresses (read)",
-    ADDRESSES_WRITE: "Addresses (write)",
-    MACHINES_READ: "Machines (read)",
-    MACHINES_WRITE: "Machines (write)",
-    CONTACTS_READ: "Contact person (read)",
-    CONTACTS_WRITE: "Contact person (write)",
-    CONTACTS_ADD: "Contact person (add)",
-    TICKETS_READ: "Tickets (read)",
-    TICKETS_FILE: "Tickets (file)",
-    TICKETS_WRITE: "Tickets (reply, set status)",
-    DESK: "Support desk",
+    ADDRESSES_READ: gettext_lazy("Addresses (read)"),
+    ADDRESSES_WRITE: gettext_lazy("Addresses (write)"),
+    MACHINES_READ: gettext_lazy("Machines (read)"),
+    MACHINES_WRITE: gettext_lazy("Machines (write)"),
+    CONTACTS_READ: gettext_lazy("Contact person (read)"),
+    CONTACTS_WRITE: gettext_lazy("Contact person (write)"),
+    CONTACTS_ADD: gettext_lazy("Contact person (add)"),
+    TICKETS_READ: gettext_lazy("Tickets (read)"),
+    TICKETS_FILE: gettext_lazy("Tickets (file)"),
+    TICKETS_WRITE: gettext_lazy("Tickets (reply, set status)"),
+    DESK: gettext_lazy("Support desk"),
 }
 
 
