@@ -24,7 +24,8 @@ come from the database's sequences). Fast on PostgreSQL: tickets, messages and e
 streamed with COPY (ids and numbers drawn from their sequences in bulk, so tickets created
 later through the ORM never collide); from 50,000 tickets on (`--indexes`) the secondary
 indexes and foreign keys of those three tables are dropped for the load and re-created (and so
-re-validated) at the end, all in one transaction; then VACUUM ANALYZE. Elsewhere (SQLite, for tests) it falls back to bulk_create.
+re-validated) at the end, all in one transaction; then VACUUM ANALYZE. Elsewhere (SQLite, for
+tests) it falls back to bulk_create.
 
 It refuses to run on a database that already has tickets unless `--append` is given; with
 `--append` the bench population (found by `AGENT_EMAIL`) is reused and only tickets are added.
