@@ -1,10 +1,11 @@
 """The desk's queues. They narrow the tickets a desk user may see by person and team for
 convenience; access itself is `Ticket.objects.visible_to(user)` (every ticket, for the desk)."""
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
+from tickets.forms import capped_counts
 
 MINE, TEAMS, OPEN, CLOSED, ALL = "mine", "teams", "open", "closed", "all"
 DEFAULT_QUEUE = MINE
@@ -41,9 +42,10 @@ def conditions(user):
 
 
 def counts(queryset, user):
-    """The number of tickets in every queue, in one aggregate query over `queryset`."""
-    aggregates = {
-        name: Count("pk", filter=condition) if condition else Count("pk")
-        for name, condition in conditions(user).items()
-    }
-    return queryset.aggregate(**aggregates)
+    """The number of tickets in every queue, in one query over `queryset`. Each is counted up
+    to the list cap (`tickets.forms.capped_counts`): "Closed" and "All tickets" grow with the
+    years of history and show "more than 1,000" instead of a count of the whole table; the
+    open queues are served by the partial indexes on open tickets."""
+    return capped_counts(
+        {name: queryset.filter(condition) for name, condition in conditions(user).items()}
+    )

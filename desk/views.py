@@ -26,7 +26,7 @@ from addresses.models import Address
 from tickets import services
 from tickets.action_views import TicketActionMixin
 from tickets.downloads import AttachmentDownload
-from tickets.forms import add_service_errors
+from tickets.forms import CappedPaginator, add_service_errors
 from tickets.models import Ticket, TicketStatus
 
 from . import forms, queues
@@ -100,26 +100,39 @@ class QueueView(DeskAccessMixin, ListView):
     def get_queryset(self):
         user, form = self.request.user, self.filter_form
         queryset = self.scope().filter(queues.conditions(user)[self.queue])
-        queryset = search_tickets(form.filter(queryset), user, form.value("q", ""))
+        # "My tickets" is one person's open work: search it ticket by ticket (desk.search).
+        few = self.queue == queues.MINE
+        queryset = search_tickets(form.filter(queryset), user, form.value("q", ""), few=few)
         sort = form.value("sort", forms.DEFAULT_SORT)
         return queryset.select_related(*TICKET_RELATED).order_by(*forms.SORTS[sort])
 
+    @cached_property
+    def queue_counts(self):
+        return queues.counts(self.scope(), self.request.user)
+
     def paginate_queryset(self, queryset, page_size):
-        """A page number out of range or not a number shows the nearest page, never a 404."""
-        paginator = self.get_paginator(queryset, page_size)
-        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        """A page number out of range or not a number shows the nearest page, never a 404.
+        Counted up to the cap (past it the page says "more than …"); an unfiltered queue takes
+        its total from the queue counts instead of counting again."""
+        number = self.request.GET.get(self.page_kwarg)
+        form = self.filter_form
+        known = None if form.is_filtered() else self.queue_counts[self.queue]
+        paginator = CappedPaginator(queryset, page_size, page=number, count=known)
+        page = paginator.get_page(number)
         return paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user, form = self.request.user, self.filter_form
-        counts = queues.counts(self.scope(), user)
+        counts = self.queue_counts
         context["queues"] = [
             {
                 "key": key,
                 "label": label,
                 "help": queues.HELP[key],
                 "count": counts[key],
+                "capped": counts[key].capped,
+                "limit": counts[key].limit,
                 "active": key == self.queue,
                 "url": queue_url(f"queue={key}"),
             }

@@ -37,19 +37,42 @@ def tickets_awaiting_answer(user):
     )
 
 
+# How many of the most recently updated tickets "recent activity" looks at first (it stays
+# exact: when that look cannot prove its answer complete, every visible ticket is read).
+RECENT_TICKETS = 5 * DASHBOARD_ROWS
+
+
 def recent_activity(user, limit=DASHBOARD_ROWS):
     """The latest public happenings on tickets the user may see, newest first: replies
     (descriptions are covered by the "created" event; internal notes never appear) and
-    customer-visible history events. Two queries whatever the number of rows."""
+    customer-visible history events.
+
+    Every public reply and event moves its ticket's `updated_at` forward (tickets.services),
+    so the newest `limit` happenings are on recently updated tickets: they are looked for among
+    the `RECENT_TICKETS` most recently updated visible tickets first (three small queries
+    instead of reading the whole history). When those cannot prove the answer complete — the
+    oldest of them was updated after the `limit`-th happening found — all visible tickets are
+    read as before."""
     visible = Ticket.objects.visible_to(user)
+    recent = list(
+        visible.order_by("-updated_at", "-pk").values_list("pk", "updated_at")[:RECENT_TICKETS]
+    )
+    items = _activity(user, [pk for pk, _ in recent], limit)
+    complete = len(recent) < RECENT_TICKETS or (
+        len(items) == limit and recent[-1][1] < items[-1]["when"]
+    )
+    return items if complete else _activity(user, visible, limit)
+
+
+def _activity(user, tickets, limit):
     replies = (
-        policy.messages_visible(Message.objects.filter(ticket__in=visible), user)
+        policy.messages_visible(Message.objects.filter(ticket__in=tickets), user)
         .filter(kind=Message.Kind.REPLY)
         .select_related("ticket", "author")
         .order_by("-created_at", "-pk")[:limit]
     )
     events = (
-        TicketEvent.objects.filter(ticket__in=visible, kind__in=TicketEvent.PUBLIC_KINDS)
+        TicketEvent.objects.filter(ticket__in=tickets, kind__in=TicketEvent.PUBLIC_KINDS)
         .select_related("ticket", "actor")
         .order_by("-created_at", "-pk")[:limit]
     )

@@ -9,7 +9,9 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Field, Layout
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
+from django.core.paginator import Paginator
+from django.db import connections
 from django.db.models import Exists, OuterRef
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse_lazy
@@ -80,6 +82,84 @@ SORTS = {
     "-status": ("-status__order", "-status__name", "-updated_at", "-pk"),
 }
 DEFAULT_SORT = "-updated_at"
+
+
+# ---------------------------------------------------------------------------------------------
+# Counting long lists without scanning them (issue 5). A list needs exact numbers only while
+# they are small; past `list_count_cap()` rows it says "more than …" instead of counting every
+# row (a customer with years of history, the desk's "All tickets"). Settings: LIST_COUNT_CAP.
+
+DEFAULT_LIST_COUNT_CAP = 1000
+
+
+def list_count_cap():
+    return getattr(settings, "LIST_COUNT_CAP", DEFAULT_LIST_COUNT_CAP)
+
+
+class CappedCount(int):
+    """A count of at most `limit` + 1 rows; `capped` when there are more than `limit`."""
+
+    def __new__(cls, value, limit):
+        count = super().__new__(cls, value)
+        count.limit = limit
+        return count
+
+    @property
+    def capped(self):
+        return self > self.limit
+
+
+def capped_counts(querysets, limit=None):
+    """{name: CappedCount} for {name: queryset}, in ONE statement whatever their number: each
+    count reads at most `limit` + 1 rows (`SELECT COUNT(*) FROM (… LIMIT limit+1)`)."""
+    limit = list_count_cap() if limit is None else limit
+    names = list(querysets)
+    if not names:
+        return {}
+    using = querysets[names[0]].db
+    parts, params = [], []
+    for name in names:
+        query = querysets[name].order_by().values("pk")[: limit + 1].query
+        try:
+            sql, part_params = query.get_compiler(using=using).as_sql()
+        except EmptyResultSet:  # e.g. `qs.none()`, or a filter on an empty set of ids
+            parts.append("0")
+            continue
+        # SQL compiled by Django from the querysets; every value is a parameter.
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{len(parts)})")  # noqa: S608
+        params.extend(part_params)
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        row = cursor.fetchone()
+    return {name: CappedCount(value, limit) for name, value in zip(names, row, strict=True)}
+
+
+class CappedPaginator(Paginator):
+    """A paginator that counts only as far as it needs to: up to `list_count_cap()` rows, or
+    up to the page asked for and one row beyond, whichever is more. Past that, `count` is the
+    number of rows it read and `capped` is true: the page says "more than …", every page
+    number shown exists and "next" works, deeper pages count further when asked for.
+
+    `count` may be handed in (a `CappedCount` the view already has) to save the query; it is
+    used when it reaches far enough for the page asked for."""
+
+    def __init__(self, object_list, per_page, *, page=None, count=None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        wanted = int(page) if str(page or "").isdigit() else 1
+        self.limit = max(list_count_cap(), min(wanted, 10**6) * per_page)
+        if count is not None and (not count.capped or count.limit >= self.limit):
+            self.limit = count.limit if count.capped else self.limit
+            self.__dict__["count"] = CappedCount(count, self.limit)
+
+    @property
+    def count(self):
+        if "count" not in self.__dict__:
+            self.__dict__["count"] = capped_counts({"rows": self.object_list}, self.limit)["rows"]
+        return self.__dict__["count"]
+
+    @property
+    def capped(self):
+        return self.count.capped
 
 
 class TicketFilterForm(forms.Form):

@@ -217,6 +217,31 @@ class Ticket(models.Model):
             models.Index(fields=["responsible_team", "closed_at"], name="ticket_team_closed_idx"),
             models.Index(fields=["responsible_user", "closed_at"], name="ticket_user_closed_idx"),
             models.Index(fields=["-updated_at"], name="ticket_updated_idx"),
+            # Issue 5: open tickets are the daily work and a small part of the history. These
+            # partial indexes serve the portal's open list and dashboard (by address), the
+            # desk's queues and their counts (by person, team, or all open), sorted by update.
+            models.Index(
+                fields=["address", "-updated_at"],
+                condition=models.Q(closed_at__isnull=True),
+                name="ticket_open_addr_updated_idx",
+            ),
+            models.Index(
+                fields=["responsible_user", "-updated_at"],
+                condition=models.Q(closed_at__isnull=True),
+                name="ticket_open_user_updated_idx",
+            ),
+            models.Index(
+                fields=["responsible_team", "-updated_at"],
+                condition=models.Q(closed_at__isnull=True, responsible_user__isnull=True),
+                name="ticket_open_team_updated_idx",
+            ),
+            models.Index(
+                fields=["-updated_at"],
+                condition=models.Q(closed_at__isnull=True),
+                name="ticket_open_updated_idx",
+            ),
+            # The customer's open/closed counts (index-only, capped).
+            models.Index(fields=["address", "closed_at"], name="ticket_addr_closed_idx"),
         ]
 
     def __str__(self):

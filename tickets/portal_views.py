@@ -9,7 +9,7 @@ import re
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
@@ -26,11 +26,14 @@ from .forms import (
     DEFAULT_SORT,
     OPEN,
     SORTS,
+    CappedCount,
+    CappedPaginator,
     TicketCreateForm,
     TicketFilterForm,
     TicketReplyForm,
     TicketStatusForm,
     add_service_errors,
+    capped_counts,
 )
 from .models import Message, Ticket, TicketEvent
 
@@ -100,11 +103,28 @@ class TicketListView(PortalAccessMixin, ListView):
         sort = self.filter_form.value("sort", DEFAULT_SORT)
         return queryset.select_related("status", "type", "address").order_by(*SORTS[sort])
 
+    @cached_property
+    def state_counts(self):
+        """Open and closed tickets, each counted up to the list's cap (one statement): a
+        customer's years of closed tickets are "more than 1,000", not a scan of all of them."""
+        scoped = self.scoped_queryset()
+        return capped_counts({"open": scoped.open(), "closed": scoped.closed()})
+
     def paginate_queryset(self, queryset, page_size):
         """Like ListView's, but a page number out of range or not a number shows the nearest
-        page instead of a 404."""
-        paginator = self.get_paginator(queryset, page_size)
-        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        page instead of a 404. The total comes from `state_counts` (no second count) when it
+        reaches far enough; past the cap the page says "more than …"."""
+        number = self.request.GET.get(self.page_kwarg)
+        state, counts = self.filter_form.value("state", OPEN), self.state_counts
+        if state in (OPEN, CLOSED):
+            known = counts[state]
+        elif not (counts[OPEN].capped or counts[CLOSED].capped):
+            total = counts[OPEN] + counts[CLOSED]  # both exact
+            known = CappedCount(total, max(total, counts[OPEN].limit))
+        else:
+            known = CappedCount(counts[OPEN].limit + 1, counts[OPEN].limit)
+        paginator = CappedPaginator(queryset, page_size, page=number, count=known)
+        page = paginator.get_page(number)
         return paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs):
@@ -112,10 +132,7 @@ class TicketListView(PortalAccessMixin, ListView):
         form = self.filter_form
         sort = form.value("sort", DEFAULT_SORT)
         context["filter_form"] = form
-        context["state_counts"] = self.scoped_queryset().aggregate(
-            open=Count("pk", filter=Q(closed_at__isnull=True)),
-            closed=Count("pk", filter=Q(closed_at__isnull=False)),
-        )
+        context["state_counts"] = self.state_counts
         context["sort_columns"] = [self._column(key, label, sort) for key, label in self.columns]
         context["machine_filter"] = form.value("machine")
         context["filtered"] = any(

@@ -375,3 +375,19 @@ def test_queue_query_count_does_not_grow_with_rows(
         response = client.get(QUEUE, params)
     assert response.context["paginator"].count >= 50
     assert len(small) <= 16, [query["sql"] for query in small.captured_queries]
+
+
+def test_queue_counts_are_capped_and_say_so(client, world, settings):
+    """Past LIST_COUNT_CAP the badges and the list say "more than …" instead of counting."""
+    settings.LIST_COUNT_CAP = 5
+    make_tickets(world, 7)
+    client.force_login(world.agent)
+    response = client.get(QUEUE, {"queue": "open"})
+    queues_by_key = {queue["key"]: queue for queue in response.context["queues"]}
+    assert queues_by_key["open"]["capped"] and queues_by_key["all"]["capped"]
+    assert not queues_by_key["closed"]["capped"] and queues_by_key["closed"]["count"] == 0
+    text = " ".join(response.content.decode().split())
+    assert "more than 5 tickets" in text  # the badges' labels
+    assert ">5+<" in text.replace(" ", "")
+    assert "7 tickets" in text  # the list counts at least as far as its page
+    assert len(response.context["tickets"]) == 7

@@ -377,7 +377,46 @@ def test_list_query_count_does_not_grow_with_rows(client, world, django_assert_m
     with django_assert_max_num_queries(len(small)):
         response = client.get(LIST_URL, {"q": "stops"})
     assert response.context["paginator"].count == 60
-    assert len(small) <= 16, [query["sql"] for query in small.captured_queries]
+    assert len(small) <= 12, [query["sql"] for query in small.captured_queries]
+
+
+def test_list_caps_long_counts_and_says_so(client, world, settings):
+    """Past LIST_COUNT_CAP rows the open/closed counts stop counting and say "more than …";
+    the list itself counts at least as far as the page it shows (here all 7)."""
+    settings.LIST_COUNT_CAP = 5
+    make_tickets(world, 7)
+    client.force_login(world.customer)
+    response = client.get(LIST_URL)
+    text = " ".join(response.content.decode().split())
+    assert "more than 5 open" in text
+    assert "0 closed" in text
+    assert "7 tickets" in text
+    assert len(response.context["tickets"]) == 7
+
+
+def test_list_cap_keeps_paging_past_the_cap(client, world, settings):
+    settings.LIST_COUNT_CAP = 5
+    make_tickets(world, 60)
+    client.force_login(world.customer)
+    first = client.get(LIST_URL)
+    assert first.context["page_obj"].has_next()
+    assert first.context["paginator"].capped
+    assert "more than 25 tickets" in " ".join(first.content.decode().split())
+    third = client.get(LIST_URL, {"page": 3})
+    assert third.context["page_obj"].number == 3
+    assert len(third.context["tickets"]) == 10
+    assert not third.context["page_obj"].has_next()
+    assert not third.context["paginator"].capped  # counting reached the end: exact again
+    assert "60 tickets" in " ".join(third.content.decode().split())
+
+
+def test_list_below_the_cap_counts_exactly(client, world, settings):
+    settings.LIST_COUNT_CAP = 5
+    make_tickets(world, 4)
+    client.force_login(world.customer)
+    text = " ".join(client.get(LIST_URL).content.decode().split())
+    assert "4 tickets" in text and "more than" not in text
+    assert "4 open" in text
 
 
 # ---------------------------------------------------------------------------------------------
