@@ -17,7 +17,8 @@ class AddressFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Address
 
-    number = factory.Sequence(lambda n: f"{20000 + n}")
+    # Far from the five-digit numbers tests write by hand, so a sequence never collides.
+    number = factory.Sequence(lambda n: f"9{n:07d}")
     name = factory.Sequence(lambda n: f"Customer {n} GmbH")
     street = "Hauptstraße 1"
     postal_code = "10115"
