@@ -5,7 +5,8 @@ class UserLanguageMiddleware:
     """Signed-in users see the site in the language stored on their account.
 
     Runs after AuthenticationMiddleware; LocaleMiddleware's choice (cookie, browser) still
-    applies to anonymous pages such as the sign-in form.
+    applies to anonymous pages such as the sign-in form. The language holds for this request
+    only (`override`), so it never leaks into whatever the thread runs next.
     """
 
     def __init__(self, get_response):
@@ -14,7 +15,11 @@ class UserLanguageMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         language = getattr(user, "language", "") if user is not None else ""
-        if user is not None and user.is_authenticated and language:
-            translation.activate(language)
+        if user is None or not user.is_authenticated or not language:
+            return self.get_response(request)
+        with translation.override(language):
             request.LANGUAGE_CODE = translation.get_language()
-        return self.get_response(request)
+            response = self.get_response(request)
+        # LocaleMiddleware runs outside this one and only sets the header when it is missing.
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        return response

@@ -298,3 +298,17 @@ def test_external_user_with_language_en_sees_the_portal_in_english(client):
     content = client.get(reverse("portal:dashboard")).content.decode()
     assert "My account" in content
     assert "Mein Konto" not in content
+
+
+@pytest.mark.django_db
+def test_a_users_language_holds_for_their_request_only(client):
+    from django.utils import translation
+
+    from tests.factories import AddressFactory, ExternalUserFactory
+
+    site = AddressFactory()
+    user = ExternalUserFactory(language="de", roles=["Portal user"], read=[site])
+    client.force_login(user)
+    response = client.get("/portal/")
+    assert response["Content-Language"] == "de"
+    assert translation.get_language() == "en"

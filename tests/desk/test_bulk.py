@@ -136,7 +136,7 @@ def test_read_only_desk_user_is_refused(client, world, three):
         {"action": "take", "tickets": ["99999999999999999999999999"]},
         {"action": "explode", "tickets": ["NUMBER"]},
         {"action": "forward", "tickets": ["NUMBER"]},  # no recipient
-        {"action": "forward", "tickets": ["NUMBER"], "recipient": "team:999"},
+        {"action": "forward", "tickets": ["NUMBER"], "recipient": "team:0"},  # no such team
         {"action": "status", "tickets": ["NUMBER"], "status": "abc"},
         {"action": "priority", "tickets": ["NUMBER"]},
         {"action": "priority", "tickets": ["NUMBER"], "priority": "meh"},

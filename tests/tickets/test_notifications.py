@@ -601,7 +601,7 @@ def _run_worker():
     ).run()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_database_worker_sends_retries_later_and_records_the_failure(
     setup, settings, flaky_mail
 ):

@@ -42,7 +42,7 @@ def test_reserving_no_number_reserves_nothing():
 
 
 @pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_numbers_are_unique_under_concurrent_creation():
     default_status = TicketStatus.objects.default()
     address, ticket_type, team = AddressFactory(), TicketTypeFactory(), TeamFactory()

@@ -585,7 +585,7 @@ def test_external_user_is_told_why_a_note_is_refused(setup):
 
 
 @pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_replies_to_a_closed_ticket_reopen_it_once(setup):
     ticket = closed_ticket(setup)
     first_replied = threading.Event()
