@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.contrib.auth.backends import ModelBackend
-from django.db.models import Exists, Model, OuterRef, Q
+from django.contrib.auth.models import Permission
+from django.db.models import Model, Q, Value
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -93,10 +94,23 @@ class Grants:
 
     @cached_property
     def perms(self):
-        """Model permissions from the user's roles (ModelBackend caches them on the user)."""
+        """Model permissions from the user's roles and direct grants, in one query (Django's
+        ModelBackend asks twice); kept where ModelBackend keeps them, so `user.has_perm`
+        reuses them within the request."""
         if not self.active:
             return frozenset()
-        return frozenset(_model_backend.get_all_permissions(self.user))
+        user = self.user
+        if not hasattr(user, "_perm_cache"):
+            if user.is_superuser:
+                user._perm_cache = _model_backend.get_all_permissions(user)
+            else:
+                rows = (
+                    Permission.objects.filter(Q(user=user) | Q(group__user=user))
+                    .values_list("content_type__app_label", "codename")
+                    .distinct()
+                )
+                user._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows}
+        return frozenset(user._perm_cache)
 
     def has(self, perm):
         if not self.active:
@@ -105,43 +119,58 @@ class Grants:
             return True
         return perm in self.perms
 
+    # The user's id sets, read together: (relation on the user, extra condition on its target).
+    # Every target must be active; a recipient must also be an internal user.
+    _SETS = {
+        "read": ("read_addresses", {}),
+        "write": ("write_addresses", {}),
+        "types": ("ticket_types", {}),
+        "teams": ("responsible_teams", {}),
+        "recipients": ("responsible_users", {"is_external": False}),
+        "statuses": ("allowed_statuses", {}),
+    }
+
     @cached_property
-    def _address_sets(self):
-        """(read ∪ write, write) as frozensets of active address ids, in one query."""
+    def _sets(self):
+        """Every id set of an external user in one query: a UNION ALL of index ranges of the
+        relations' through tables, each joined to its target by primary key. The pages need
+        most of them on every request (the navigation asks whether the user can file), and one
+        round trip costs less than five. Internal users hold none of them."""
         if not self.external:
-            return frozenset(), frozenset()
+            return {name: frozenset() for name in self._SETS}
         user = self.user
         # `__class__`, not `type()`: request.user is a lazy proxy whose type is not the model.
         User = user.__class__
-        Address = User.read_addresses.field.related_model
-        read_through = User.read_addresses.through
-        write_through = User.write_addresses.through
-        in_write = write_through.objects.filter(user_id=user.pk, address_id=OuterRef("pk"))
-        rows = (
-            Address.objects.filter(is_active=True)
-            .filter(
-                Q(pk__in=read_through.objects.filter(user_id=user.pk).values("address_id"))
-                | Q(pk__in=write_through.objects.filter(user_id=user.pk).values("address_id"))
+        parts = []
+        for name, (relation, extra) in self._SETS.items():
+            if name == "statuses" and not user.restrict_status:
+                continue
+            field = User._meta.get_field(relation)
+            through = field.remote_field.through
+            source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+            condition = {f"{target}__is_active": True}
+            condition.update({f"{target}__{key}": value for key, value in extra.items()})
+            parts.append(
+                through.objects.filter(**{f"{source}_id": user.pk}, **condition)
+                .annotate(grant=Value(name))
+                .values_list(f"{target}_id", "grant")
             )
-            .annotate(writable=Exists(in_write))
-            .values_list("pk", "writable")
-        )
-        read, write = set(), set()
-        for pk, writable in rows:
-            read.add(pk)
-            if writable:
-                write.add(pk)
-        return frozenset(read), frozenset(write)
+        found = {name: set() for name in self._SETS}
+        for pk, name in parts[0].union(*parts[1:], all=True):
+            found[name].add(pk)
+        # R(u) is the read set and the write set together.
+        found["read"] |= found["write"]
+        return {name: frozenset(ids) for name, ids in found.items()}
 
     @property
     def read_ids(self):
         """R(u): active addresses in the read or the write set."""
-        return self._address_sets[0]
+        return self._sets["read"]
 
     @property
     def write_ids(self):
         """W(u): active addresses in the write set."""
-        return self._address_sets[1]
+        return self._sets["write"]
 
     @cached_property
     def own_contact_id(self):
@@ -155,41 +184,25 @@ class Grants:
         )
         return user.contact_person_id if linked.exists() else None
 
-    @cached_property
+    @property
     def type_ids(self):
-        if not self.external:
-            return frozenset()
-        return frozenset(self.user.ticket_types.filter(is_active=True).values_list("pk", flat=True))
+        return self._sets["types"]
 
-    @cached_property
+    @property
     def team_ids(self):
-        if not self.external:
-            return frozenset()
-        return frozenset(
-            self.user.responsible_teams.filter(is_active=True).values_list("pk", flat=True)
-        )
+        return self._sets["teams"]
 
-    @cached_property
+    @property
     def recipient_user_ids(self):
-        if not self.external:
-            return frozenset()
-        return frozenset(
-            self.user.responsible_users.filter(is_active=True, is_external=False).values_list(
-                "pk", flat=True
-            )
-        )
+        return self._sets["recipients"]
 
     @property
     def restrict_status(self):
         return self.external and self.user.restrict_status
 
-    @cached_property
+    @property
     def allowed_status_ids(self):
-        if not self.restrict_status:
-            return frozenset()
-        return frozenset(
-            self.user.allowed_statuses.filter(is_active=True).values_list("pk", flat=True)
-        )
+        return self._sets["statuses"]
 
 
 def grants_for(user):
@@ -675,21 +688,23 @@ def desk_users(qs):
     """Users who may enter the desk: the queryset face of `can_use_desk` (active internal
     users holding the desk rights from a role or directly, and internal superusers)."""
 
+    User = qs.model
+
     def holders(perm):
+        # From the permission to its holders (groups, then their members), so the cost follows
+        # the few desk roles, not the thousands of external users and their group rows.
         app_label, codename = perm.split(".")
-        return qs.model.objects.filter(
-            Q(
-                groups__permissions__codename=codename,
-                groups__permissions__content_type__app_label=app_label,
-            )
-            | Q(
-                user_permissions__codename=codename,
-                user_permissions__content_type__app_label=app_label,
-            )
-        ).values("pk")
+        permission = Q(permission__codename=codename, permission__content_type__app_label=app_label)
+        by_role = User.groups.through.objects.filter(
+            group_id__in=User.groups.field.related_model.permissions.through.objects.filter(
+                permission
+            ).values("group_id")
+        ).values("user_id")
+        direct = User.user_permissions.through.objects.filter(permission).values("user_id")
+        return Q(pk__in=by_role) | Q(pk__in=direct)
 
     return qs.filter(is_active=True, is_external=False).filter(
-        Q(is_superuser=True) | (Q(pk__in=holders(DESK)) & Q(pk__in=holders(TICKETS_READ)))
+        Q(is_superuser=True) | (holders(DESK) & holders(TICKETS_READ))
     )
 
 

@@ -5,19 +5,20 @@ import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
+from django.db.models import Case, IntegerField, Value, When
 from django.http import QueryDict
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from access import policy
-from accounts.models import Team, User
+from accounts.models import Team
 from addresses.models import Address
 from tickets.forms import MultipleFileField, files_help_text
 from tickets.models import Message, Priority, Ticket, TicketStatus, TicketType
 
 from . import queues
+from .choices import desk_choices
 from .search import MAX_LENGTH as SEARCH_MAX_LENGTH
 
 # ---------------------------------------------------------------------------------------------
@@ -93,16 +94,9 @@ class AutocompleteSelect(forms.Select):
 def recipient_choices(user):
     """("team:<pk>" | "user:<pk>") -> Team | User for the forward forms, and the grouped
     choices to show."""
-    teams = {
-        f"team:{team.pk}": team
-        for team in policy.teams_forwardable(Team.objects.all(), user).order_by("name")
-    }
-    people = {
-        f"user:{person.pk}": person
-        for person in policy.users_forwardable(User.objects.all(), user).order_by(
-            "last_name", "first_name", "email"
-        )
-    }
+    lists = desk_choices(user)
+    teams = {f"team:{team.pk}": team for team in lists.forward_teams}
+    people = {f"user:{person.pk}": person for person in lists.people if person.forwardable}
     grouped = []
     if teams:
         grouped.append((_("Teams"), [(key, str(team)) for key, team in teams.items()]))
@@ -118,18 +112,28 @@ def recipient_kwargs(recipient):
     return {"recipient": recipient}
 
 
-class RecipientField(forms.ChoiceField):
-    """A team or a person, offered as "team:<pk>" / "user:<pk>"; cleans to the object."""
+class ObjectChoiceField(forms.ChoiceField):
+    """A choice among objects loaded beforehand (`objects`: choice value -> object); cleans to
+    the object without a query. A value that is not offered is an invalid choice."""
 
     def __init__(self, *args, objects=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.objects = objects or {}
+
+    def offer(self, objects, empty_label):
+        """Offer `objects` (model instances) by primary key, after an empty choice."""
+        self.objects = {str(obj.pk): obj for obj in objects}
+        self.choices = [("", empty_label), *((key, str(obj)) for key, obj in self.objects.items())]
 
     def clean(self, value):
         key = super().clean(value)
         if not key:
             return None
         return self.objects[key]
+
+
+class RecipientField(ObjectChoiceField):
+    """A team or a person, offered as "team:<pk>" / "user:<pk>"; cleans to the object."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,18 +215,10 @@ class QueueFilterForm(forms.Form):
     q = forms.CharField(
         label=_("Search"), required=False, max_length=SEARCH_MAX_LENGTH, widget=forms.SearchInput
     )
-    status = ModelChoiceField(
-        label=_("Status"),
-        queryset=TicketStatus.objects.all(),
-        required=False,
-        empty_label=_("Any status"),
-    )
-    type = ModelChoiceField(
-        label=_("Type"),
-        queryset=TicketType.objects.all(),
-        required=False,
-        empty_label=_("Any type"),
-    )
+    # Status, type, team and responsible choose among lists read once per request
+    # (desk.choices), so a filtered queue costs no query per filter.
+    status = ObjectChoiceField(label=_("Status"), required=False)
+    type = ObjectChoiceField(label=_("Type"), required=False)
     priority = forms.ChoiceField(
         label=_("Priority"), choices=[("", _("Any priority")), *Priority.choices], required=False
     )
@@ -233,9 +229,7 @@ class QueueFilterForm(forms.Form):
         empty_label=_("Any address"),
         widget=AutocompleteSelect,
     )
-    team = ModelChoiceField(
-        label=_("Team"), queryset=Team.objects.all(), required=False, empty_label=_("Any team")
-    )
+    team = ObjectChoiceField(label=_("Team"), required=False)
     responsible = forms.ChoiceField(label=_("Responsible"), required=False)
     created_from = forms.DateField(label=_("Created from"), required=False, widget=DateInput)
     created_to = forms.DateField(label=_("Created until"), required=False, widget=DateInput)
@@ -253,14 +247,12 @@ class QueueFilterForm(forms.Form):
                 "data-allow-clear": "true",
             }
         )
+        lists = desk_choices(user)
+        fields["status"].offer(lists.statuses, _("Any status"))
+        fields["type"].offer(lists.types, _("Any type"))
+        fields["team"].offer(lists.teams.values(), _("Any team"))
         # Responsible users: whoever may work in the desk, and whoever already holds a ticket.
-        holds_tickets = Exists(Ticket.objects.filter(responsible_user=OuterRef("pk")))
-        people = User.objects.filter(is_external=False).filter(
-            Q(pk__in=policy.desk_users(User.objects.all()).values("pk")) | Q(holds_tickets)
-        )
-        self.people = {
-            str(person.pk): person for person in people.order_by("last_name", "first_name", "email")
-        }
+        self.people = {str(person.pk): person for person in lists.people}
         fields["responsible"].choices = [
             ("", _("Anybody")),
             (UNASSIGNED, _("Nobody (not taken)")),
@@ -383,7 +375,11 @@ class BulkActionForm(forms.Form):
         objects, grouped = recipient_choices(user)
         fields["recipient"].objects = objects
         fields["recipient"].choices = [("", "---------"), *grouped]
-        fields["status"].queryset = TicketStatus.objects.settable_by(user)
+        fields["status"].queryset = TicketStatus.objects.settable_by(user)  # validates a POST
+        fields["status"].choices = [
+            ("", "---------"),
+            *((status.pk, str(status)) for status in desk_choices(user).settable_statuses),
+        ]
         for name in ("action", "recipient", "status", "priority"):
             fields[name].widget.attrs["class"] = "form-select form-select-sm"
 

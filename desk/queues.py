@@ -41,11 +41,15 @@ def conditions(user):
     }
 
 
-def counts(queryset, user):
+def counts(queryset, user, extra=None):
     """The number of tickets in every queue, in one query over `queryset`. Each is counted up
     to the list cap (`tickets.forms.capped_counts`): "Closed" and "All tickets" grow with the
     years of history and show "more than 1,000" instead of a count of the whole table; the
-    open queues are served by the partial indexes on open tickets."""
+    open queues are served by the partial indexes on open tickets. `extra` ({name: queryset})
+    is counted in the same statement (a filtered list's own total)."""
     return capped_counts(
-        {name: queryset.filter(condition) for name, condition in conditions(user).items()}
+        {
+            **{name: queryset.filter(condition) for name, condition in conditions(user).items()},
+            **(extra or {}),
+        }
     )

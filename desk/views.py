@@ -28,20 +28,17 @@ from tickets.action_views import TicketActionMixin
 from tickets.downloads import AttachmentDownload
 from tickets.forms import CappedPaginator, add_service_errors
 from tickets.models import Ticket, TicketStatus
+from tickets.related import load_people
 
 from . import forms, queues
+from .choices import desk_choices
 from .models import SavedFilter
 from .search import search_tickets
 from .services import saved_filter_delete, saved_filter_save
 
-TICKET_RELATED = (
-    "status",
-    "type",
-    "address",
-    "machine",
-    "responsible_team",
-    "responsible_user",
-)
+# Joined into the ticket queries; the responsible team and user are loaded by
+# `tickets.related.load_people` instead (every joined table multiplies planning time).
+TICKET_RELATED = ("status", "type", "address", "machine")
 
 
 def queue_url(query=""):
@@ -108,17 +105,24 @@ class QueueView(DeskAccessMixin, ListView):
 
     @cached_property
     def queue_counts(self):
-        return queues.counts(self.scope(), self.request.user)
+        """The queue badges and, for a filtered list, its own total ("rows"): one statement."""
+        extra = {"rows": self.object_list} if self.filter_form.is_filtered() else None
+        return queues.counts(self.scope(), self.request.user, extra=extra)
 
     def paginate_queryset(self, queryset, page_size):
         """A page number out of range or not a number shows the nearest page, never a 404.
-        Counted up to the cap (past it the page says "more than …"); an unfiltered queue takes
-        its total from the queue counts instead of counting again."""
+        Counted up to the cap (past it the page says "more than …"); the total comes with the
+        queue counts (`queue_counts`) instead of a statement of its own."""
         number = self.request.GET.get(self.page_kwarg)
         form = self.filter_form
-        known = None if form.is_filtered() else self.queue_counts[self.queue]
+        known = self.queue_counts["rows" if form.is_filtered() else self.queue]
         paginator = CappedPaginator(queryset, page_size, page=number, count=known)
         page = paginator.get_page(number)
+        page.object_list = load_people(
+            list(page.object_list),
+            fields=("responsible_user",),
+            teams=desk_choices(self.request.user).teams,
+        )
         return paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs):
@@ -342,10 +346,11 @@ class DeskTicketMixin:
         if not hasattr(self, "ticket"):
             self.ticket = get_object_or_404(
                 Ticket.objects.visible_to(self.request.user).select_related(
-                    *TICKET_RELATED, "address__parent", "contact_person", "created_by"
+                    *TICKET_RELATED, "address__parent", "contact_person"
                 ),
                 number=self.kwargs["number"],
             )
+            load_people([self.ticket])  # not joined: see tickets.related
         return self.ticket
 
     def get_page_context(self, **bound):

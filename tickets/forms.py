@@ -445,7 +445,11 @@ class TicketStatusForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.ticket = ticket
-        self.fields["status"].queryset = TicketStatus.objects.settable_by(user)
+        field = self.fields["status"]
+        field.queryset = TicketStatus.objects.settable_by(user)  # validates a POST
+        # Read once: the page lists them and the select offers them (no query per rendering).
+        self.statuses = list(field.queryset)
+        field.choices = [(status.pk, str(status)) for status in self.statuses]
         self.initial.setdefault("status", ticket.status_id)
         self.helper = FormHelper()
         self.helper.form_tag = False

@@ -36,6 +36,7 @@ from .forms import (
     capped_counts,
 )
 from .models import Message, Ticket, TicketEvent
+from .related import load_people
 
 _NUMBER = re.compile(r"#?(\d{1,18})")
 
@@ -221,17 +222,11 @@ class TicketPageMixin:
         if not hasattr(self, "ticket"):
             self.ticket = get_object_or_404(
                 Ticket.objects.visible_to(self.request.user).select_related(
-                    "status",
-                    "type",
-                    "address",
-                    "machine",
-                    "contact_person",
-                    "created_by",
-                    "responsible_team",
-                    "responsible_user",
+                    "status", "type", "address", "machine", "contact_person"
                 ),
                 number=self.kwargs["number"],
             )
+            load_people([self.ticket])  # not joined: see tickets.related
         return self.ticket
 
     def get_page_context(self, *, reply_form=None, status_form=None):
@@ -246,7 +241,7 @@ class TicketPageMixin:
         status_choices = []
         if replying:
             status_form = status_form or TicketStatusForm(user=user, ticket=ticket)
-            status_choices = list(status_form.fields["status"].queryset)
+            status_choices = status_form.statuses
             reply_form = reply_form or TicketReplyForm(user=user, ticket=ticket)
         return {
             "active_nav": "tickets",

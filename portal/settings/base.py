@@ -94,6 +94,12 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Form choices iterate their querysets with .iterator(), which on PostgreSQL opens a
+# server-side cursor: DECLARE, FETCH and CLOSE, three round trips for a handful of rows. No
+# page streams a result set large enough to need one (the CSV access report reads in chunks
+# of 200 users), so every query is an ordinary one (docs/performance.md).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

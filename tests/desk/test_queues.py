@@ -374,7 +374,7 @@ def test_queue_query_count_does_not_grow_with_rows(
     with django_assert_max_num_queries(len(small)):
         response = client.get(QUEUE, params)
     assert response.context["paginator"].count >= 50
-    assert len(small) <= 16, [query["sql"] for query in small.captured_queries]
+    assert len(small) <= 12, [query["sql"] for query in small.captured_queries]
 
 
 def test_queue_counts_are_capped_and_say_so(client, world, settings):

@@ -1,0 +1,99 @@
+"""Profile where one page's time goes, in-process, with the benchmark's settings and users.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:55432/portal_bench_1000000 \
+        .venv/bin/python bench/profile_page.py portal_ticket [--n 50] [--sort tottime] [--top 40]
+
+Runs the page `--n` times through Django's WSGI handler, as gunicorn calls it (production
+settings; signed in as the benchmark's customer or agent, as bench/bench.py does; the test
+client is used only to sign in, its template instrumentation would distort the figures),
+prints the mean wall time per request,
+the time spent in SQL (from the connection's query log) and the cProfile table of the loop.
+The page names are bench.py's; `portal_file_post` is not profiled here (it writes).
+"""
+
+import argparse
+import cProfile
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.production")
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-not-secret-0123456789abcdefghijklmnopqrstuvwxyz")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,testserver")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("DJANGO_STATIC_ROOT", "/tmp/portal-bench-static")
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "600")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("page")
+    parser.add_argument("--n", type=int, default=50)
+    parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--top", type=int, default=40)
+    args = parser.parse_args()
+
+    import bench  # bench/bench.py: the pages and the benchmark users
+
+    bench.setup_django()
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection, reset_queries
+    from django.test import Client, RequestFactory
+
+    from accounts.models import User
+
+    targets = bench.find_targets()
+    pages = {name: (who, path) for name, who, path in bench.pages(targets)}
+    if args.page not in pages:
+        parser.error(f"unknown page; one of {', '.join(pages)}")
+    who, path = pages[args.page]
+    client = Client()
+    client.force_login(User.objects.get(email=targets[who]))
+    cookie = "; ".join(f"{key}={morsel.value}" for key, morsel in client.cookies.items())
+    handler = WSGIHandler()
+    factory = RequestFactory()
+    outcome = {}
+
+    def start_response(status, headers, exc_info=None):
+        outcome["status"] = status
+
+    def get():
+        environ = factory.get(path, HTTP_X_FORWARDED_PROTO="https", HTTP_COOKIE=cookie).environ
+        body = b"".join(handler(environ, start_response))
+        outcome["bytes"] = len(body)
+
+    for _ in range(5):  # warm-up: templates, translations, URL resolvers, connection
+        get()
+    print(f"{args.page}: GET {path} -> {outcome['status']}, {outcome['bytes']:,} bytes")
+
+    connection.force_debug_cursor = True
+    sql_seconds = 0.0
+    started = time.perf_counter()
+    for _ in range(args.n):
+        reset_queries()
+        get()
+        sql_seconds += sum(float(q["time"]) for q in connection.queries)
+    wall = (time.perf_counter() - started) / args.n
+    queries = len(connection.queries)
+    connection.force_debug_cursor = False
+    print(
+        f"mean {wall * 1000:.1f} ms per request, of which SQL {sql_seconds / args.n * 1000:.1f} ms"
+        f" in {queries} queries"
+    )
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(args.n):
+        get()
+    profiler.disable()
+    pstats.Stats(profiler).strip_dirs().sort_stats(args.sort).print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""The reference lists the desk's forms offer, read once per request.
+
+The queue page shows a filter form and a bulk-action form; both list teams, statuses and
+people, and the queue's rows name teams too. Each list is one query here, kept on the user
+object like the policy's grants (that is, for one request), and handed to every form that
+needs it, so the page's query count stays the same whatever it shows (docs/performance.md).
+The lists that depend on what the user may do still come from the policy's queryset faces.
+"""
+
+from functools import cached_property
+
+from django.db.models import Exists, OuterRef, Q
+
+from access import policy
+from accounts.models import Team, User
+from tickets.models import Ticket, TicketStatus, TicketType
+
+
+class DeskChoices:
+    def __init__(self, user):
+        self.user = user
+
+    @cached_property
+    def teams(self):
+        """Every team, inactive ones too (old tickets are still filtered by them), by pk."""
+        return {team.pk: team for team in Team.objects.order_by("name")}
+
+    @cached_property
+    def forward_teams(self):
+        """Teams the user may forward a ticket to (policy)."""
+        return list(policy.teams_forwardable(Team.objects.order_by("name"), self.user))
+
+    @cached_property
+    def statuses(self):
+        return list(TicketStatus.objects.all())
+
+    @cached_property
+    def settable_statuses(self):
+        """Statuses the user may set (policy)."""
+        return list(TicketStatus.objects.settable_by(self.user))
+
+    @cached_property
+    def types(self):
+        return list(TicketType.objects.all())
+
+    @cached_property
+    def people(self):
+        """Internal users a queue can be filtered by: whoever may work in the desk and whoever
+        already holds a ticket, by last name. Each carries `forwardable`: whether the user may
+        forward tickets to them (policy.users_forwardable), so the forward choices need no
+        second query."""
+        forwardable = policy.users_forwardable(User.objects.all(), self.user).filter(
+            pk=OuterRef("pk")
+        )
+        holds_tickets = Exists(Ticket.objects.filter(responsible_user=OuterRef("pk")))
+        return list(
+            User.objects.filter(is_external=False)
+            .filter(Q(pk__in=policy.desk_users(User.objects.all()).values("pk")) | Q(holds_tickets))
+            .annotate(forwardable=Exists(forwardable))
+            .order_by("last_name", "first_name", "email")
+        )
+
+
+def desk_choices(user):
+    """The user's lists, read at most once per user object (that is, once per request)."""
+    choices = getattr(user, "_desk_choices", None)
+    if choices is None or choices.user is not user:
+        choices = DeskChoices(user)
+        user._desk_choices = choices
+    return choices
