@@ -1,0 +1,67 @@
+"""The row badges of ticket lists are filters (tickets_extras, desk_extras): what they write."""
+
+from django.template import Context, Template
+from django.utils import translation
+
+from accounts.models import Team, User
+from tickets.models import Priority, Ticket, TicketStatus
+
+
+def render(source, **context):
+    return Template(source).render(Context(context))
+
+
+def status(**flags):
+    return TicketStatus(name="<Waiting>", **flags)
+
+
+def test_status_badge_tone_follows_the_status_and_escapes_its_name():
+    tpl = "{% load tickets_extras %}{{ s|status_badge }}"
+    assert render(tpl, s=status(is_closed=True)) == (
+        '<span class="badge text-bg-secondary">&lt;Waiting&gt;</span>'
+    )
+    assert 'class="badge text-bg-primary"' in render(tpl, s=status(is_default=True))
+    assert 'class="badge text-bg-info"' in render(tpl, s=status())
+    # The desk loads the same filter from its own library.
+    assert render("{% load desk_extras %}{{ s|status_badge }}", s=status()) == render(
+        tpl, s=status()
+    )
+
+
+def test_portal_priority_badge():
+    tpl = "{% load tickets_extras %}{{ t|priority_badge }}"
+    assert render(tpl, t=Ticket(priority=Priority.URGENT)) == (
+        '<span class="badge text-bg-danger">urgent</span>'
+    )
+    assert 'badge text-bg-warning">high<' in render(tpl, t=Ticket(priority=Priority.HIGH))
+    assert (
+        render(tpl, t=Ticket(priority=Priority.LOW))
+        == '<span class="text-body-secondary">low</span>'
+    )
+
+
+def test_desk_priority_badge_marks_urgent_with_an_icon():
+    tpl = "{% load desk_extras %}{{ t|priority_badge }}"
+    urgent = render(tpl, t=Ticket(priority=Priority.URGENT))
+    assert urgent.startswith(
+        '<span class="badge text-bg-danger"><i class="bi bi-exclamation-octagon"'
+    )
+    assert 'text-body-tertiary">low<' in render(tpl, t=Ticket(priority=Priority.LOW))
+    assert 'text-body-secondary">normal<' in render(tpl, t=Ticket(priority=Priority.NORMAL))
+    with translation.override("de"):
+        assert ">hoch<" in render(tpl, t=Ticket(priority=Priority.HIGH))
+
+
+def test_responsible_names_the_person_me_and_the_team_or_shows_a_dash():
+    tpl = "{% load desk_extras %}{% responsible t %}"
+    viewer = User(pk=1, email="me@example.com")
+    other = User(pk=2, email="o@example.com", first_name="<Olga>", last_name="Meyer")
+    team = Team(pk=5, name="Support & Field")
+    assert render(tpl, t=Ticket(), user=viewer) == "—"
+    mine = Ticket(responsible_user=viewer, responsible_team=team)
+    html = render(tpl, t=mine, user=viewer)
+    assert "<strong>me</strong>" in html and "<br>" in html and "Support &amp; Field" in html
+    theirs = render(tpl, t=Ticket(responsible_user=other), user=viewer)
+    assert "&lt;Olga&gt; Meyer" in theirs and "<strong>" not in theirs and "bi-people" not in theirs
+    only_team = render(tpl, t=Ticket(responsible_team=team), user=viewer)
+    assert 'bi-person"' not in only_team and "bi-people" in only_team and "<br>" not in only_team
