@@ -28,6 +28,9 @@ from access import policy
 from .models import Attachment, Message, Priority, Ticket, TicketEvent, TicketStatus
 from .tasks import notify_message_added, notify_status_changed, notify_ticket_created
 
+# A new ticket's foreign keys (see ticket_create).
+RELATED_FIELDS = [field.name for field in Ticket._meta.concrete_fields if field.is_relation]
+
 DEFAULT_ATTACHMENT_MAX_SIZE = 10 * 1024 * 1024
 DEFAULT_ATTACHMENT_MAX_COUNT = 5
 
@@ -258,8 +261,10 @@ def ticket_create(
             responsible_user=recipient,
             created_at=now,
         )
-        # Machine and contact person at the address, a recipient at all, field limits.
-        ticket.full_clean(exclude=["number"])
+        # Machine and contact person at the address, a recipient at all, field limits. Not
+        # the foreign keys' existence: each object was read just now (the policy checked it),
+        # so Django's query per key would only repeat that; the database enforces them.
+        ticket.full_clean(exclude=["number", *RELATED_FIELDS])
         ticket.save()
         _event(ticket, actor, TicketEvent.Kind.CREATED, now=now, new=ticket.status.name)
         _add_message(

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 
 from tests.factories import (
@@ -347,3 +348,15 @@ def test_preselect_from_query_string(client, world):
     assert response.status_code == 200
     assert response.context["form"].initial["address"] == second.pk
     assert f'<option value="{second.pk}" selected>' in response.content.decode()
+
+
+def test_filing_runs_a_bounded_number_of_queries(client, world, django_assert_max_num_queries):
+    """Filing reads each related object once: no existence query per foreign key on top of
+    the policy's checks (issue 5: the filing POST)."""
+    client.force_login(world.customer)
+    client.post(URL, valid_data(world))  # warm up (session, content types)
+    # PostgreSQL draws the number from a sequence; SQLite counts in a row of its own (4 more).
+    with django_assert_max_num_queries(21 if connection.vendor == "postgresql" else 25):
+        response = client.post(URL, valid_data(world))
+    assert response.status_code == 302
+    assert Ticket.objects.count() == 2
