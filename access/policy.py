@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.db.models import Model, Q, Value
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -94,9 +95,9 @@ class Grants:
 
     @cached_property
     def perms(self):
-        """Model permissions from the user's roles and direct grants, in one query (Django's
-        ModelBackend asks twice); kept where ModelBackend keeps them, so `user.has_perm`
-        reuses them within the request."""
+        """Model permissions from the user's roles and direct grants, read with the id sets
+        (`_sets`); kept where ModelBackend keeps them, so `user.has_perm` reuses them within
+        the request."""
         if not self.active:
             return frozenset()
         user = self.user
@@ -104,12 +105,7 @@ class Grants:
             if user.is_superuser:
                 user._perm_cache = _model_backend.get_all_permissions(user)
             else:
-                rows = (
-                    Permission.objects.filter(Q(user=user) | Q(group__user=user))
-                    .values_list("content_type__app_label", "codename")
-                    .distinct()
-                )
-                user._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows}
+                user._perm_cache = _permission_names(self._sets["perms"])
         return frozenset(user._perm_cache)
 
     def has(self, perm):
@@ -132,18 +128,29 @@ class Grants:
 
     @cached_property
     def _sets(self):
-        """Every id set of an external user in one query: a UNION ALL of index ranges of the
-        relations' through tables, each joined to its target by primary key. The pages need
-        most of them on every request (the navigation asks whether the user can file), and one
-        round trip costs less than five. Internal users hold none of them."""
-        if not self.external:
-            return {name: frozenset() for name in self._SETS}
+        """Every id set of the user in one query: a UNION ALL of index ranges of the
+        relations' through tables, each joined to its target by primary key, and the ids of
+        the permissions the user holds directly or through a role. The pages need most of them
+        on every request (the navigation asks whether the user can file), and one round trip
+        costs less than six. Internal users hold no address or recipient sets."""
+        found = {name: set() for name in (*self._SETS, "perms")}
+        if not self.active:
+            return {name: frozenset() for name in found}
         user = self.user
         # `__class__`, not `type()`: request.user is a lazy proxy whose type is not the model.
         User = user.__class__
-        parts = []
+        parts = [
+            User.user_permissions.through.objects.filter(user_id=user.pk)
+            .annotate(grant=Value("perms"))
+            .values_list("permission_id", "grant"),
+            Group.permissions.through.objects.filter(
+                group_id__in=User.groups.through.objects.filter(user_id=user.pk).values("group_id")
+            )
+            .annotate(grant=Value("perms"))
+            .values_list("permission_id", "grant"),
+        ]
         for name, (relation, extra) in self._SETS.items():
-            if name == "statuses" and not user.restrict_status:
+            if not self.external or (name == "statuses" and not user.restrict_status):
                 continue
             field = User._meta.get_field(relation)
             through = field.remote_field.through
@@ -155,7 +162,6 @@ class Grants:
                 .annotate(grant=Value(name))
                 .values_list(f"{target}_id", "grant")
             )
-        found = {name: set() for name in self._SETS}
         for pk, name in parts[0].union(*parts[1:], all=True):
             found[name].add(pk)
         # R(u) is the read set and the write set together.
@@ -203,6 +209,33 @@ class Grants:
     @property
     def allowed_status_ids(self):
         return self._sets["statuses"]
+
+
+# Permission id -> "app_label.codename". Permissions are created by migrations and never
+# change their name, so each process reads a name once, when a user first holds it.
+_PERMISSION_NAMES = {}
+
+
+def _forget_permission_names(**kwargs):
+    """A migration or flush may recreate permissions under other ids (tests do)."""
+    _PERMISSION_NAMES.clear()
+
+
+post_migrate.connect(_forget_permission_names, dispatch_uid="access.policy.permission_names")
+for _signal in (post_save, post_delete):
+    _signal.connect(
+        _forget_permission_names, sender=Permission, dispatch_uid="access.policy.permission_names"
+    )
+
+
+def _permission_names(ids):
+    missing = set(ids) - _PERMISSION_NAMES.keys()
+    if missing:
+        rows = Permission.objects.filter(pk__in=missing).values_list(
+            "pk", "content_type__app_label", "codename"
+        )
+        _PERMISSION_NAMES.update({pk: f"{app}.{codename}" for pk, app, codename in rows})
+    return {_PERMISSION_NAMES[pk] for pk in ids if pk in _PERMISSION_NAMES}
 
 
 def grants_for(user):
