@@ -112,6 +112,15 @@ def recipient_kwargs(recipient):
     return {"recipient": recipient}
 
 
+def offer(field, objects):
+    """Let a ModelChoiceField show `objects` (its queryset, already read) without reading
+    them again at every rendering; its queryset still validates a submitted value."""
+    objects = list(objects)
+    empty = [("", field.empty_label)] if field.empty_label is not None else []
+    field.choices = [*empty, *((obj.pk, field.label_from_instance(obj)) for obj in objects)]
+    return objects
+
+
 class ObjectChoiceField(forms.ChoiceField):
     """A choice among objects loaded beforehand (`objects`: choice value -> object); cleans to
     the object without a query. A value that is not offered is an invalid choice."""
@@ -463,6 +472,7 @@ class TicketTypeForm(forms.Form):
         self.fields["type"].queryset = policy.ticket_types_assignable(
             TicketType.objects.all(), user
         )
+        offer(self.fields["type"], self.fields["type"].queryset)
         self.fields["type"].widget.attrs["class"] = "form-select"
         self.initial.setdefault("type", ticket.type_id)
 
@@ -487,10 +497,10 @@ class TicketStatusForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.ticket = ticket
-        self.fields["status"].queryset = (
-            statuses if statuses is not None else TicketStatus.objects.settable_by(user)
-        )
-        self.fields["status"].widget.attrs["class"] = "form-select"
+        field = self.fields["status"]
+        field.queryset = TicketStatus.objects.settable_by(user)  # validates a POST
+        offer(field, statuses if statuses is not None else field.queryset)
+        field.widget.attrs["class"] = "form-select"
         self.initial.setdefault("status", ticket.status_id)
 
 

@@ -393,7 +393,7 @@ class DeskTicketMixin:
                 return None
             return bound.get(name) or form_class(user=user, ticket=ticket, **kwargs)
 
-        statuses = TicketStatus.objects.settable_by(user)
+        statuses = desk_choices(user).settable_statuses  # read once for both forms
         context = {
             "ticket": ticket,
             "conversation": conversation,
@@ -417,7 +417,7 @@ class DeskTicketMixin:
             "status_form": form(
                 "status_form", forms.TicketStatusForm, "can_set_status", statuses=statuses
             ),
-            "close_statuses": list(statuses.filter(is_closed=True)) if flags["can_close"] else [],
+            "close_statuses": [s for s in statuses if s.is_closed] if flags["can_close"] else [],
             "close_form": bound.get("close_form"),
             "reopen_form": form("reopen_form", forms.EmptyForm, "can_reopen"),
             **flags,
