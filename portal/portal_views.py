@@ -2,7 +2,6 @@
 
 from operator import itemgetter
 
-from django.db.models import OuterRef, Subquery
 from django.views.generic import TemplateView
 
 from access import policy
@@ -16,25 +15,20 @@ def tickets_awaiting_answer(user):
     """Open tickets that wait for an answer from the customer's side.
 
     Precisely: open tickets the user may reply to (`Ticket.objects.writable_by(user)`; a user
-    who may only read cannot answer, so nothing waits for them) whose latest message the user
-    can see (`policy.messages_visible`: internal notes never count) was written by an internal
-    user. A ticket whose latest public message comes from any external user (the user or a
+    who may only read cannot answer, so nothing waits for them) whose latest public message
+    (the description or a reply; internal notes never count) was written by an internal user.
+    A ticket whose latest public message comes from any external user (the user or a
     colleague) waits for the support team instead; messages without an author count for no side.
+
+    That condition is stored on the ticket (`Ticket.awaiting_customer`, kept by the messages;
+    `tickets.models.awaiting_customer_condition` defines it) and indexed per address for open
+    tickets, so the list costs an index range per address instead of reading the conversation
+    of every open ticket.
 
     The status name ("Waiting for customer") is deliberately not used: statuses are renamed
     and added by administrators and carry no flag that means "waiting for the customer".
     """
-    latest_author_external = (
-        policy.messages_visible(Message.objects.filter(ticket=OuterRef("pk")), user)
-        .order_by("-created_at", "-pk")
-        .values("author__is_external")[:1]
-    )
-    return (
-        Ticket.objects.writable_by(user)
-        .open()
-        .annotate(latest_author_external=Subquery(latest_author_external))
-        .filter(latest_author_external=False)
-    )
+    return Ticket.objects.writable_by(user).open().filter(awaiting_customer=True)
 
 
 # How many of the most recently updated tickets "recent activity" looks at first (it stays
@@ -82,6 +76,18 @@ def _activity(user, tickets, limit):
     return items[:limit]
 
 
+def first_rows(tickets, count, related=("status", "type", "address")):
+    """The `count` most recently updated of `tickets`, with `related` joined. The ids are
+    read first and the rows then: joined before the LIMIT, PostgreSQL may hash every address
+    to keep a few hundred candidate rows (10 ms instead of 1 ms at 1,000,000 tickets)."""
+    ordered = tickets.order_by("-updated_at", "-pk")
+    ids = list(ordered.values_list("pk", flat=True)[:count])
+    if not ids:
+        return []
+    rows = tickets.order_by().select_related(*related).in_bulk(ids)
+    return [rows[pk] for pk in ids if pk in rows]
+
+
 class DashboardView(PortalAccessMixin, TemplateView):
     """My open tickets, tickets waiting for our answer, recent activity, and filing."""
 
@@ -91,20 +97,11 @@ class DashboardView(PortalAccessMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        columns = ("status", "type", "address")
         # One row more than shown tells whether a "show all" link is needed, without a COUNT.
-        mine = list(
-            Ticket.objects.visible_to(user)
-            .open()
-            .filter(created_by=user)
-            .select_related(*columns)
-            .order_by("-updated_at", "-pk")[: DASHBOARD_ROWS + 1]
+        mine = first_rows(
+            Ticket.objects.visible_to(user).open().filter(created_by=user), DASHBOARD_ROWS + 1
         )
-        awaiting = list(
-            tickets_awaiting_answer(user)
-            .select_related(*columns)
-            .order_by("-updated_at", "-pk")[: DASHBOARD_ROWS + 1]
-        )
+        awaiting = first_rows(tickets_awaiting_answer(user), DASHBOARD_ROWS + 1)
         context.update(
             {
                 "can_see_tickets": policy.grants_for(user).has(policy.TICKETS_READ),

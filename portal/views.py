@@ -33,4 +33,3 @@ def home(request):
     if user.is_staff:
         return redirect("admin:index")
     return render(request, "no_area.html", status=403)
-

@@ -135,6 +135,61 @@ def test_waiting_for_my_answer(client, world):
     assert "Foreign" not in html
 
 
+def test_waiting_list_follows_the_conversation(client, world):
+    """The list changes with every answer: ours puts the ticket on it, the customer's side
+    takes it off, internal notes change nothing, closing takes it off, and our reply to a
+    closed ticket reopens it onto the list."""
+    ticket = file_ticket(world, world.customer, subject="Press stops")
+    client.force_login(world.customer)
+
+    def waiting():
+        return numbers(client.get(URL).context["awaiting_tickets"])
+
+    assert waiting() == set()
+    services.ticket_reply(actor=world.agent, ticket=ticket, body="Which model?")
+    assert waiting() == {ticket.number}
+    services.ticket_reply(actor=world.colleague, ticket=ticket, body="The big one")
+    assert waiting() == set()
+    services.ticket_add_internal_note(actor=world.agent, ticket=ticket, body="Order parts")
+    assert waiting() == set()
+    services.ticket_reply(actor=world.agent, ticket=ticket, body="Parts are ordered")
+    services.ticket_add_internal_note(actor=world.agent, ticket=ticket, body="Arrive Monday")
+    assert waiting() == {ticket.number}
+    services.ticket_set_status(
+        actor=world.agent, ticket=ticket, status=TicketStatus.objects.get(name="Solved")
+    )
+    assert waiting() == set()
+    services.ticket_reply(actor=world.agent, ticket=ticket, body="Did it help?")
+    assert waiting() == {ticket.number}
+
+
+def test_nothing_waits_for_a_user_who_may_only_read(client, world):
+    answered = file_ticket(world, world.customer, subject="Agent answered")
+    services.ticket_reply(actor=world.agent, ticket=answered, body="Which model?")
+    reader = ExternalUserFactory(roles=["Portal user"], address=world.site, read=[world.site])
+    client.force_login(reader)
+    response = client.get(URL)
+    assert response.context["awaiting_tickets"] == []
+    assert 'id="awaiting-empty"' in response.content.decode()
+    client.force_login(world.customer)
+    assert numbers(client.get(URL).context["awaiting_tickets"]) == {answered.number}
+
+
+def test_waiting_list_shows_ten_and_links_to_the_rest(client, world):
+    tickets = []
+    for index in range(11):
+        ticket = file_ticket(world, world.customer, subject=f"Question {index}")
+        services.ticket_reply(actor=world.agent, ticket=ticket, body="Which model?")
+        tickets.append(ticket)
+    client.force_login(world.customer)
+    response = client.get(URL)
+    # Newest answer first; the eleventh is behind the link.
+    assert [t.number for t in response.context["awaiting_tickets"]] == [
+        t.number for t in reversed(tickets[1:])
+    ]
+    assert response.context["awaiting_more"]
+
+
 def test_recent_activity_on_visible_tickets(client, world):
     ticket = file_ticket(world, world.customer, subject="Visible ticket")
     services.ticket_reply(actor=world.agent, ticket=ticket, body="Public answer text")

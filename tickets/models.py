@@ -9,6 +9,8 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -119,6 +121,24 @@ class TicketQuerySet(models.QuerySet):
     def closed(self):
         return self.filter(closed_at__isnull=False)
 
+    def refresh_awaiting_customer(self):
+        """Recompute `awaiting_customer` of these tickets from their messages (the definition
+        is `awaiting_customer_condition`); returns how many tickets changed.
+
+        `Message.save()` and `Message.delete()` keep the flag of their ticket; call this after
+        writing messages past them (`bulk_create`, queryset `update()` or `delete()`, raw SQL)
+        and after changing whether a message author is external. Two set-based UPDATEs that
+        write only the rows whose flag changes, so refreshing a large history writes little.
+        """
+        awaiting = awaiting_customer_condition()
+        changed = (
+            self.filter(awaiting_customer=False).filter(awaiting).update(awaiting_customer=True)
+        )
+        changed += (
+            self.filter(awaiting_customer=True).exclude(awaiting).update(awaiting_customer=False)
+        )
+        return changed
+
     def bulk_create(self, objs, *args, **kwargs):
         """Assign numbers (and the default status) to tickets created in bulk (imports)."""
         objs = list(objs)
@@ -196,6 +216,18 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # Derived from the messages and kept by them (`Message.save`/`delete`); see
+    # `awaiting_customer_condition`. It lets the portal dashboard list "waiting for your
+    # answer" from an index instead of reading every open ticket's conversation.
+    awaiting_customer = models.BooleanField(
+        _("waiting for the customer"),
+        default=False,
+        editable=False,
+        help_text=_(
+            "The latest message customers can see (the description or a reply, not an internal "
+            "note) was written by an internal user. Kept up to date by the messages."
+        ),
+    )
 
     objects = TicketQuerySet.as_manager()
 
@@ -213,7 +245,9 @@ class Ticket(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["address", "-updated_at"], name="ticket_addr_updated_idx"),
+            # The customer's list by recency; with the id (the order's tie-breaker) a page is
+            # read from the index alone, one range per address (tickets.paging).
+            models.Index(fields=["address", "-updated_at", "-id"], name="ticket_addr_upd_id_idx"),
             models.Index(fields=["responsible_team", "closed_at"], name="ticket_team_closed_idx"),
             models.Index(fields=["responsible_user", "closed_at"], name="ticket_user_closed_idx"),
             models.Index(fields=["-updated_at"], name="ticket_updated_idx"),
@@ -221,9 +255,9 @@ class Ticket(models.Model):
             # partial indexes serve the portal's open list and dashboard (by address), the
             # desk's queues and their counts (by person, team, or all open), sorted by update.
             models.Index(
-                fields=["address", "-updated_at"],
+                fields=["address", "-updated_at", "-id"],
                 condition=models.Q(closed_at__isnull=True),
-                name="ticket_open_addr_updated_idx",
+                name="ticket_open_addr_upd_id_idx",
             ),
             models.Index(
                 fields=["responsible_user", "-updated_at"],
@@ -242,6 +276,13 @@ class Ticket(models.Model):
             ),
             # The customer's open/closed counts (index-only, capped).
             models.Index(fields=["address", "closed_at"], name="ticket_addr_closed_idx"),
+            # The portal dashboard's "waiting for your answer": the few open tickets at the
+            # customer's addresses whose latest public message is the support team's.
+            models.Index(
+                fields=["address", "-updated_at"],
+                condition=models.Q(closed_at__isnull=True, awaiting_customer=True),
+                name="ticket_awaiting_addr_idx",
+            ),
         ]
 
     def __str__(self):
@@ -274,6 +315,26 @@ class Ticket(models.Model):
             self.number = next_ticket_numbers(1, using=kwargs.get("using") or "default")[0]
         if self.status_id is None:
             self.status = TicketStatus.objects.default()
+        if (
+            not args
+            and kwargs.get("update_fields") is None
+            and not kwargs.get("force_insert")
+            and not self._state.adding
+            and self.pk is not None
+            and kwargs.get("using") in (None, self._state.db)
+        ):
+            # `awaiting_customer` belongs to the messages: a full save of a ticket read before
+            # a message was added (an admin form, a stale copy) must not put its old value back.
+            # So a full update writes every loaded field but that one (Django itself narrows a
+            # save of a deferred instance to its loaded fields the same way).
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                field.attname
+                for field in self._meta.concrete_fields
+                if not field.primary_key
+                and field.attname not in deferred
+                and field.name != "awaiting_customer"
+            ]
         super().save(*args, **kwargs)
 
 
@@ -293,6 +354,23 @@ class TicketNumberCounter(models.Model):
 class MessageQuerySet(models.QuerySet):
     def public(self):
         return self.exclude(kind=Message.Kind.INTERNAL_NOTE)
+
+
+def awaiting_customer_condition():
+    """What `Ticket.awaiting_customer` means, as a boolean expression on a ticket queryset.
+
+    True when the ticket's latest public message (the description or a reply, never an
+    internal note; latest by `created_at`, then by primary key) was written by an internal
+    user. False when that message has no author (it counts for no side), was written by an
+    external user, or when the ticket has no public message. Whether an author is external is
+    read when the flag is computed: changing that on a user leaves the flags of their tickets
+    as they were until `TicketQuerySet.refresh_awaiting_customer` runs.
+    """
+    latest_public = (
+        Message.objects.filter(ticket=OuterRef("pk")).public().order_by("-created_at", "-pk")
+    )
+    by_staff = latest_public.values(by_staff=~F("author__is_external"))[:1]
+    return Coalesce(Subquery(by_staff), False, output_field=models.BooleanField())
 
 
 class Message(models.Model):
@@ -330,6 +408,46 @@ class Message(models.Model):
     @property
     def is_internal(self):
         return self.kind == self.Kind.INTERNAL_NOTE
+
+    # Every write of a message keeps `Ticket.awaiting_customer` of its ticket true to the
+    # conversation (services, factories, admin alike). Concurrent writers of one ticket's
+    # messages must hold the ticket's row lock, as the services do (`_lock_ticket`), so each
+    # recomputation sees the others' messages.
+
+    def save(self, *args, **kwargs):
+        adding = self._state.adding
+        tickets = {self.ticket_id}
+        if not adding and self.pk is not None:
+            # A message moved to another ticket changes the flag of the one it left too.
+            stored = Message.objects.using(self._state.db).filter(pk=self.pk)
+            tickets.update(stored.values_list("ticket_id", flat=True))
+        super().save(*args, **kwargs)
+        if adding and self.is_internal:
+            return  # a new internal note does not change which public message is the latest
+        for ticket_id in tickets:
+            self._refresh_awaiting_customer(ticket_id)
+
+    def delete(self, *args, **kwargs):
+        ticket_id = self.ticket_id
+        result = super().delete(*args, **kwargs)
+        self._refresh_awaiting_customer(ticket_id)
+        return result
+
+    def _refresh_awaiting_customer(self, ticket_id):
+        """Recompute the flag of ticket `ticket_id` (one small SELECT; one UPDATE that writes
+        the row only when the flag changes, leaving `updated_at` alone) and set it on the
+        ticket object this message holds, so the caller's copy agrees with the database."""
+        tickets = Ticket.objects.using(self._state.db).filter(pk=ticket_id)
+        awaiting = (
+            tickets.annotate(awaiting=awaiting_customer_condition())
+            .values_list("awaiting", flat=True)
+            .first()
+        )
+        if awaiting is None:
+            return  # the ticket is gone
+        tickets.exclude(awaiting_customer=awaiting).update(awaiting_customer=awaiting)
+        if Message.ticket.is_cached(self) and self.ticket.pk == ticket_id:
+            self.ticket.awaiting_customer = awaiting
 
 
 def attachment_upload_to(instance, filename):

@@ -98,8 +98,11 @@ DATABASES = {
 # server-side cursor: DECLARE, FETCH and CLOSE, three round trips for a handful of rows. No
 # page streams a result set large enough to need one (the CSV access report reads in chunks
 # of 200 users), so every query is an ordinary one (docs/performance.md).
+# JIT compilation pays for long analytical queries, not for pages: a plan that crosses its
+# cost threshold spends 50-200 ms compiling before it runs (seen during issue 5).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

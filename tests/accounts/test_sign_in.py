@@ -43,9 +43,7 @@ def test_support_agents_land_in_the_desk(client):
 
 
 @pytest.mark.django_db
-def test_unknown_email_wrong_password_and_inactive_account_get_the_same_message(
-    client, customer
-):
+def test_unknown_email_wrong_password_and_inactive_account_get_the_same_message(client, customer):
     UserFactory(email="gone@example.com", is_active=False)
     for email, password in [
         ("anna@example.com", "wrong"),

@@ -602,9 +602,7 @@ def _run_worker():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_database_worker_sends_retries_later_and_records_the_failure(
-    setup, settings, flaky_mail
-):
+def test_database_worker_sends_retries_later_and_records_the_failure(setup, settings, flaky_mail):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     ticket = TicketFactory(
         address=setup.address,

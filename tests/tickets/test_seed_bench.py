@@ -16,7 +16,14 @@ from tickets.management.commands.seed_bench import (
     BENCH_PASSWORD,
     CUSTOMER_EMAIL,
 )
-from tickets.models import Message, Ticket, TicketEvent, TicketStatus, TicketType
+from tickets.models import (
+    Message,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    TicketType,
+    awaiting_customer_condition,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -184,3 +191,42 @@ def test_same_seed_same_data():
 
     assert runs[0] == runs[1]
     assert len(runs[0]) == 120
+
+
+@pytest.mark.parametrize("messages_per_ticket", [3, 4])
+def test_waiting_flags_follow_the_conversations(messages_per_ticket):
+    """Tickets and messages are written past `Message.save`; the seeder sets each ticket's
+    `awaiting_customer` itself, and it agrees with the definition. With an even number of
+    messages the agent writes last (unless it was a note), so both values occur."""
+    seed(tickets=200, messages_per_ticket=messages_per_ticket)
+
+    by_definition = dict(
+        Ticket.objects.annotate(awaiting=awaiting_customer_condition()).values_list(
+            "pk", "awaiting"
+        )
+    )
+    stored = dict(Ticket.objects.values_list("pk", "awaiting_customer"))
+    assert stored == by_definition
+    if messages_per_ticket == 4:
+        assert set(stored.values()) == {True, False}
+    assert Ticket.objects.refresh_awaiting_customer() == 0
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("indexes", ["defer", "keep"])
+def test_search_documents_are_built_for_the_seeded_tickets(indexes):
+    """The load runs with the search-document triggers off and rebuilds the documents once."""
+    seed(indexes=indexes)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE public_document <> ''::tsvector) "
+            "FROM desk_search_document"
+        )
+        documents, filled = cursor.fetchone()
+        cursor.execute(
+            "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'D' "
+            "AND tgrelid IN ('tickets_ticket'::regclass, 'tickets_message'::regclass)"
+        )
+        disabled = cursor.fetchone()[0]
+    assert documents == filled == Ticket.objects.count() == SIZES["tickets"]
+    assert disabled == 0  # the triggers are on again for everything written after the load

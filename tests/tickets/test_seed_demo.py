@@ -17,6 +17,7 @@ from tickets.models import (
     TicketEvent,
     TicketStatus,
     TicketType,
+    awaiting_customer_condition,
 )
 
 pytestmark = pytest.mark.django_db
@@ -225,3 +226,16 @@ def test_tickets_show_conversations_and_history(seeded):
     assert TicketEvent.objects.filter(kind=TicketEvent.Kind.REOPENED).exists()
     assert Attachment.objects.exists()
     assert len(set(tickets.values_list("address", flat=True))) >= 5
+
+
+def test_waiting_flags_follow_the_dated_back_conversations(seeded):
+    """The demo writes through the services and then moves messages back in time with a
+    queryset update; each ticket's `awaiting_customer` still agrees with the definition, and
+    some demo ticket waits for the customer (the dashboard shows it)."""
+    by_definition = dict(
+        Ticket.objects.annotate(awaiting=awaiting_customer_condition()).values_list(
+            "pk", "awaiting"
+        )
+    )
+    assert dict(Ticket.objects.values_list("pk", "awaiting_customer")) == by_definition
+    assert Ticket.objects.open().filter(awaiting_customer=True).exists()

@@ -25,7 +25,8 @@ streamed with COPY (ids and numbers drawn from their sequences in bulk, so ticke
 later through the ORM never collide); from 50,000 tickets on (`--indexes`) the secondary
 indexes and foreign keys of those three tables are dropped for the load and re-created (and so
 re-validated) at the end, all in one transaction; then VACUUM ANALYZE. Elsewhere (SQLite, for
-tests) it falls back to bulk_create.
+tests) it falls back to bulk_create. Either way `Message.save` is bypassed, so each ticket's
+`awaiting_customer` flag is computed while its conversation is generated.
 
 It refuses to run on a database that already has tickets unless `--append` is given; with
 `--append` the bench population (found by `AGENT_EMAIL`) is reused and only tickets are added.
@@ -718,6 +719,7 @@ class TicketGenerator:
         "created_at",
         "updated_at",
         "closed_at",
+        "awaiting_customer",
     )
     MESSAGE_FIELDS = ("ticket_id", "author_id", "kind", "body", "created_at")
     EVENT_FIELDS = ("ticket_id", "actor_id", "kind", "old_value", "new_value", "created_at")
@@ -828,22 +830,32 @@ class TicketGenerator:
                     bisect_right(self.closed_cum, random_() * self.closed_cum[-1])
                 ]
 
-            # The conversation: description, then the agent and the customer take turns.
+            # The conversation: description, then the agent and the customer take turns; in
+            # every fourth ticket the customer adds to the description before the agent answers,
+            # so with three messages the agent has the last word and the ticket waits for the
+            # customer (the dashboard's "waiting for your answer"). `awaiting` follows
+            # `Ticket.awaiting_customer` (tickets.models): whether the latest public message is
+            # an internal user's. Messages are in time order (and get their ids in this order),
+            # so the last public one decides; one without author, never.
             offsets, authors, kinds, texts = [0.0], [creator], ["description"], []
             texts.append(choice(bodies["description"]))
+            awaiting = not creator_external
             moment = 0.0
+            customer_first = i % 4 == 3
             for turn in range(1, per_ticket):
                 moment += HOUR * (0.5 + expovariate(1 / 20))
                 offsets.append(moment)
-                if turn % 2:
+                if (turn % 2 == 1) != customer_first:
                     note = random_() < 0.2
                     authors.append(agent)
                     kinds.append("internal_note" if note else "reply")
                     texts.append(choice(bodies["note" if note else "agent"]))
+                    awaiting = awaiting or not note
                 else:
                     authors.append(creator if creator_external else (writers or [None])[0])
                     kinds.append("reply")
                     texts.append(choice(bodies["customer"]))
+                    awaiting = False  # an external user's reply, or one without author
             closing = moment + HOUR * (1 + expovariate(1 / 48)) if not is_open else None
             last = closing if closing is not None else moment
             if created + last > until_ts and last > 0:  # squeeze recent tickets into the past
@@ -872,6 +884,7 @@ class TicketGenerator:
                     created_at,
                     updated_at,
                     closed_at,
+                    awaiting,
                 )
             )
             for k in range(len(at)):
@@ -940,13 +953,21 @@ class PostgresWriter:
             cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Ticket._meta.db_table])
             self.id_sequence = cursor.fetchone()[0]
 
+    # Tables whose own triggers (the desk's search documents, desk/migrations/0003) are
+    # switched off for the load; the documents are then rebuilt once, set-based.
+    TRIGGER_TABLES = (Ticket, Message)
+
     def before(self):
-        if not self.defer_indexes:
-            return
         with connection.cursor() as cursor:
             # Run the deferred foreign-key checks of the rows inserted so far (the population):
             # a table with pending trigger events cannot be altered.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for model in self.TRIGGER_TABLES:
+                table = connection.ops.quote_name(model._meta.db_table)
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        if not self.defer_indexes:
+            return
+        with connection.cursor() as cursor:
             for model in self.TABLES:
                 table = model._meta.db_table
                 cursor.execute(
@@ -1006,15 +1027,22 @@ class PostgresWriter:
                         write_row((ids[row[0]], *row[1:], *extra))
 
     def after(self, timer):
-        if not self.saved:
-            return
+        if self.saved:
+            with connection.cursor() as cursor:
+                for statement in self.saved:
+                    cursor.execute(statement)
+            self.log(
+                f"  re-created {len(self.saved)} indexes and foreign keys "
+                f"in {timer.lap('indexes'):.1f}s"
+            )
         with connection.cursor() as cursor:
-            for statement in self.saved:
-                cursor.execute(statement)
-        self.log(
-            f"  re-created {len(self.saved)} indexes and foreign keys "
-            f"in {timer.lap('indexes'):.1f}s"
-        )
+            for model in self.TRIGGER_TABLES:
+                table = connection.ops.quote_name(model._meta.db_table)
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+            cursor.execute("SELECT to_regproc('desk_search_rebuild') IS NOT NULL")
+            if cursor.fetchone()[0]:
+                cursor.execute("SELECT desk_search_rebuild()")
+                self.log(f"  rebuilt the search documents in {timer.lap('search'):.1f}s")
 
 
 class OrmWriter:

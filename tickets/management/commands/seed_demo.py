@@ -831,6 +831,8 @@ def _date_back(ticket, *, since, when):
     """Move what the last service call wrote (everything stamped at or after `since`) to
     `when`, so the demo's conversations spread over the past weeks."""
     Message.objects.filter(ticket=ticket, created_at__gte=since).update(created_at=when)
+    # A queryset update bypasses `Message.save`: moved messages may change which one is latest.
+    Ticket.objects.filter(pk=ticket.pk).refresh_awaiting_customer()
     Attachment.objects.filter(message__ticket=ticket, created_at__gte=since).update(created_at=when)
     TicketEvent.objects.filter(ticket=ticket, created_at__gte=since).update(created_at=when)
     Ticket.objects.filter(pk=ticket.pk, updated_at__gte=since).update(updated_at=when)
