@@ -1,112 +1,124 @@
-"""Desk search: ticket number, subject, message text (internal notes included: staff see them),
-address number and name, machine number.
+"""Desk search: ticket number, subject and message text (internal notes included: staff see
+them), address number and name, machine number.
 
-On PostgreSQL it is full-text search with the 'simple' configuration (no stemming, so it works
-the same for German and English text): `websearch_to_tsquery` matches whole words, "quoted
-phrases", `or` and `-word`. Each document expression below is exactly the expression of a GIN
-index that `desk/migrations/0002_search_indexes` creates on PostgreSQL, so each branch is one
-index lookup; the branches are `IN (subquery)` conditions, which PostgreSQL runs once each as
-hashed subplans instead of computing a document for every ticket (for a small queue the
-caller may ask for the per-ticket form instead: `search_tickets(…, few=True)`). Keep the
-expressions and the migration in step (a PostgreSQL test checks that the indexes are used).
+The ticket text is `tickets.search` (shared with the portal; read its docstring): on PostgreSQL
+full-text search with the 'simple' configuration in `websearch_to_tsquery` syntax (whole words,
+"quoted phrases", `or`, `-word`) over one search document per ticket, kept by the triggers of
+`desk/migrations/0003_search_documents`. Addresses and machines are matched through GIN
+expression indexes that `desk/migrations/0002_search_indexes` creates (each document expression
+below is exactly an index's expression); a ticket at a matching address or about a matching
+machine is found through the copy of its `address_id` and `machine_id` in its search document,
+so that the text, address and machine branches are one subquery (a PostgreSQL test checks that
+the indexes are used).
+
+Which plan: one agent's open tickets (`few=True`, "My tickets") are checked ticket by ticket.
+Other queues hold up to the whole history, and the right plan depends on how many tickets the
+text matches: few, and one index scan finds them all (walking the queue would read all of it
+before it gave up); many, and walking the queue in list order, ticket by ticket, fills a page at
+once (collecting every match would read tens of thousands). So the planner's estimate of the
+matches (`EXPLAIN`, from the documents' statistics) chooses (`WALK_FACTOR`); it is kept a few
+minutes per search text, so paging through results costs no extra query.
 
 Elsewhere (SQLite, the embedded default) every branch is a case-insensitive substring match.
-
-A number (optionally with "#") also matches the ticket with exactly that number.
 """
 
-import re
+import json
+import threading
+import time
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connections
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
-from access import policy
 from addresses.models import Address, Machine
-from tickets.models import Message, Ticket
+from tickets import search as ticket_search
 
-SEARCH_CONFIG = "simple"
-MAX_LENGTH = 200
-_NUMBER = re.compile(r"#?\s*(\d{1,18})")
+SEARCH_CONFIG = ticket_search.SEARCH_CONFIG
+MAX_LENGTH = ticket_search.MAX_LENGTH
+
+# When to walk a queue instead of collecting every match first: for M estimated matches among
+# N tickets, when M * M >= WALK_FACTOR * N. Measured at 1,000,000 tickets: collecting costs
+# about 4 µs a match, for the page and again for its count (8 µs * M); the walk finds a page at
+# once, and to count 1,001 matches it reads about 1,001 * N / M tickets at about 2 µs each. The
+# two meet at M * M = 250 * N: 15,800 matches at 1,000,000 tickets, 1,600 at 10,000.
+WALK_FACTOR = 250
+ESTIMATE_SECONDS = 300
+_estimates = {}  # (database alias, search text) -> (valid until, estimated matches)
+_estimates_lock = threading.Lock()
 
 
 def documents():
-    """(model, document expression) for every searched table; the migration indexes these."""
+    """(model, document expression) for the searched tables besides the tickets' own documents;
+    the migration indexes these."""
     return {
-        "ticket": SearchVector("subject", config=SEARCH_CONFIG),
-        "message": SearchVector("body", config=SEARCH_CONFIG),
         "address": SearchVector("number", "name", config=SEARCH_CONFIG),
         "machine": SearchVector("number", config=SEARCH_CONFIG),
     }
 
 
-def _postgres_condition(text, user):
-    query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
-    docs = documents()
-
-    def matching(queryset, name):
-        return queryset.alias(document=docs[name]).filter(document=query)
-
-    messages = policy.messages_visible(matching(Message.objects.all(), "message"), user)
+def _matching(text, using):
+    """The addresses and the machines that match `text`: full-text on PostgreSQL (through the
+    indexes of 0002), else by substring."""
+    if connections[using].vendor == "postgresql":
+        query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+        docs = documents()
+        return (
+            Address.objects.alias(document=docs["address"]).filter(document=query),
+            Machine.objects.alias(document=docs["machine"]).filter(document=query),
+        )
     return (
-        Q(pk__in=matching(Ticket.objects.all(), "ticket").values("pk"))
-        | Q(pk__in=messages.values("ticket_id"))
-        | Q(address_id__in=matching(Address.objects.all(), "address").values("pk"))
-        | Q(machine_id__in=matching(Machine.objects.all(), "machine").values("pk"))
+        Address.objects.filter(Q(number__icontains=text) | Q(name__icontains=text)),
+        Machine.objects.filter(number__icontains=text),
     )
 
 
-def _postgres_condition_per_ticket(text, user):
-    """The same condition, checked ticket by ticket: the subject's document on the row and an
-    `EXISTS` over the ticket's own messages (through the message index). For a queryset of few
-    tickets (one agent's open tickets) this beats the index branches above, whose hashed sets
-    hold every matching ticket and message of the whole history (tens of thousands at 1M)."""
-    query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
-    docs = documents()
-
-    def matching(queryset, name):
-        return queryset.alias(document=docs[name]).filter(document=query)
-
-    messages = policy.messages_visible(
-        matching(Message.objects.filter(ticket=OuterRef("pk")), "message"), user
-    )
-    return (
-        Q(search_subject=query)
-        | Q(Exists(messages))
-        | Q(address_id__in=matching(Address.objects.all(), "address").values("pk"))
-        | Q(machine_id__in=matching(Machine.objects.all(), "machine").values("pk"))
-    )
-
-
-def _fallback_condition(text, user):
-    messages = policy.messages_visible(Message.objects.filter(body__icontains=text), user)
-    addresses = Address.objects.filter(Q(number__icontains=text) | Q(name__icontains=text))
-    machines = Machine.objects.filter(number__icontains=text)
-    return (
-        Q(subject__icontains=text)
-        | Q(pk__in=messages.values("ticket_id"))
-        | Q(address_id__in=addresses.values("pk"))
-        | Q(machine_id__in=machines.values("pk"))
-    )
+def estimated_matches(text, using):
+    """(matches, documents): the planner's estimates of the tickets whose documents match `text`
+    and of all tickets (PostgreSQL), kept ESTIMATE_SECONDS per text: they only choose a plan,
+    never what is found."""
+    key, now = (using, text), time.monotonic()
+    with _estimates_lock:
+        cached = _estimates.get(key)
+    if cached and cached[0] > now:
+        return cached[1]
+    query = f"websearch_to_tsquery('{SEARCH_CONFIG}', %s)"
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN (FORMAT JSON) SELECT 1 FROM desk_search_document AS doc "  # noqa: S608
+            f"WHERE doc.public_document @@ {query} OR doc.internal_document @@ {query} "
+            "UNION ALL SELECT 1 FROM desk_search_document",
+            [text, text],
+        )
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):  # Django has psycopg return json as text
+        plan = json.loads(plan)
+    matching, everything = (branch["Plan Rows"] for branch in plan[0]["Plan"]["Plans"])
+    with _estimates_lock:
+        if len(_estimates) > 1000:
+            _estimates.clear()
+        _estimates[key] = (now + ESTIMATE_SECONDS, (matching, everything))
+    return matching, everything
 
 
 def search_tickets(queryset, user, text, *, few=False):
     """The tickets of `queryset` that match `text` (see the module docstring). `queryset` must
-    already be scoped to `user`; messages are matched through `policy.messages_visible`.
-    `few`: the queryset holds few tickets (an open queue of one person), so the condition is
-    checked per ticket instead of through the GIN indexes (same matches, another plan)."""
-    text = (text or "").strip()[:MAX_LENGTH]
+    already be scoped to `user`; the text is matched in what `user` may read.
+    `few`: the queryset holds few tickets (an open queue of one person), so each ticket's own
+    document is read; otherwise the estimated matches choose (see the module docstring)."""
+    text = ticket_search.clean(text)
     if not text:
         return queryset
-    if connections[queryset.db].vendor == "postgresql":
-        if few:
-            queryset = queryset.alias(search_subject=documents()["ticket"])
-            condition = _postgres_condition_per_ticket(text, user)
-        else:
-            condition = _postgres_condition(text, user)
-    else:
-        condition = _fallback_condition(text, user)
-    number = _NUMBER.fullmatch(text)
-    if number:
-        condition |= Q(number=int(number.group(1)))
+    using = queryset.db
+    form = ticket_search.TICKET
+    if not few and connections[using].vendor == "postgresql":
+        matching, everything = estimated_matches(text, using)
+        if matching * matching < WALK_FACTOR * everything:
+            form = ticket_search.INDEX
+    addresses, machines = _matching(text, using)
+    condition = ticket_search.text_condition(
+        user, text, using=using, form=form, addresses=addresses, machines=machines
+    )
+    number = ticket_search.number_condition(text)
+    if number is not None:
+        condition |= number
     return queryset.filter(condition)

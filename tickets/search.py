@@ -1,0 +1,181 @@
+"""Ticket search, shared by the portal's ticket list and the desk (`desk.search`).
+
+What matches, on PostgreSQL: full-text search with the 'simple' configuration (no stemming, so
+German and English text behave the same) in `websearch_to_tsquery` syntax — whole words,
+"quoted phrases", `or`, `-word`. A ticket matches when its *search document* holds the words,
+wherever they stand: the subject and every message the user may read. External users search
+the public document (subject, descriptions and replies); internal users also the internal
+notes, a second document matched on its own. A number (optionally with "#") also matches the
+ticket with exactly that number.
+
+How: one row per ticket in `desk_search_document` (`ticket_id`, copies of `address_id` and
+`machine_id`, `public_document`, `internal_document`), created and kept current in the same
+transaction as every write by the triggers of `desk/migrations/0003_search_documents` (read its
+docstring). The condition has three forms (`JOIN`, `INDEX`, `TICKET`, described where they are
+defined): the portal lets PostgreSQL choose between the index and a walk of the list (a
+semi-join); the desk picks one by the size of the queue and the estimated matches. For an
+external user the index scan is keyed by the user's addresses as well as the words
+(`ARRAY[address_id] && R(u)` on the index `((ARRAY[address_id]), (ARRAY[machine_id]),
+public_document)`), so it reads the customer's matches, not every match of the whole history.
+
+The addresses only narrow the index scan: access is the caller's scope (`visible_to(user)`),
+which every result still passes, so a document that were somehow stale could hide a ticket but
+never show one. Internal notes are in no document an external user's search reads.
+
+Elsewhere (SQLite, the embedded default) the text matches, case-insensitively, a substring of
+the subject or of a message the user may read (`policy.messages_visible`); no index.
+"""
+
+import re
+
+from django.db import connections
+from django.db.models import BooleanField, Expression, F, Q, Subquery
+
+from access import policy
+
+from .models import Message
+
+SEARCH_CONFIG = "simple"
+MAX_LENGTH = 200
+DOCUMENTS_TABLE = "desk_search_document"
+_NUMBER = re.compile(r"#?\s*(\d{1,18})")
+
+
+def clean(text):
+    """The search text as searched: stripped, at most MAX_LENGTH characters."""
+    return (text or "").strip()[:MAX_LENGTH]
+
+
+def number_condition(text):
+    """`Q(number=…)` when `text` is a ticket number ("123456", "#123456"), else None."""
+    number = _NUMBER.fullmatch(text)
+    return Q(number=int(number.group(1))) if number else None
+
+
+# The forms of the same condition (`DocumentMatch.form`):
+# * JOIN: `pk IN (SELECT ticket_id FROM documents WHERE …)`. As a condition of its own (ANDed
+#   with the rest) PostgreSQL plans it as a semi-join and chooses, from the documents'
+#   statistics, between scanning the index for every match (rare words) and walking the list in
+#   its order, checking each ticket's document (common words: a page is found at once). Under an
+#   OR it could only hash every match of the history: use INDEX or TICKET there.
+# * INDEX: `pk = ANY (ARRAY (SELECT …))`: one index scan, its matches then looked up by primary
+#   key. Never walks the list, so its cost is the number of matches: for words that match few.
+# * TICKET: an `EXISTS` on the ticket's own document (by primary key): for a list of few
+#   tickets, or a common word (the walk finds a page at once). `OFFSET 0` keeps it per ticket,
+#   where PostgreSQL would otherwise be free to hash every match of the history instead.
+JOIN, INDEX, TICKET = "join", "index", "ticket"
+COLUMNS = ("pk", "address_id", "machine_id")  # the ticket's columns DocumentMatch reads
+
+
+class DocumentMatch(Expression):
+    """True for a ticket whose search document matches `text` (PostgreSQL only).
+
+    `internal`: the internal notes' document matches too (staff only). `within`: key the index
+    scan by these address ids (an external user's R(u); narrows, never grants). `addresses`,
+    `machines`: querysets of addresses and machines; a ticket at one of them matches too (the
+    desk's branches, read from the document's `address_id` and `machine_id` so that the whole
+    condition is one subquery). `form`: JOIN, INDEX or TICKET (see above)."""
+
+    output_field = BooleanField()
+
+    def __init__(
+        self, text, *, internal=False, within=None, addresses=None, machines=None, form=JOIN
+    ):
+        super().__init__()
+        self.columns = [F(column) for column in COLUMNS]
+        self.text = text
+        self.internal = internal
+        self.within = None if within is None else sorted(within)
+        self.related = [
+            (column, Subquery(queryset.order_by().values("pk")))
+            for column, queryset in (("address_id", addresses), ("machine_id", machines))
+            if queryset is not None
+        ]
+        self.form = form
+
+    def get_source_expressions(self):
+        return [*self.columns, *(subquery for _column, subquery in self.related)]
+
+    def set_source_expressions(self, exprs):
+        self.columns, subqueries = list(exprs[: len(COLUMNS)]), exprs[len(COLUMNS) :]
+        self.related = [
+            (column, subquery)
+            for (column, _old), subquery in zip(self.related, subqueries, strict=True)
+        ]
+
+    def as_sql(self, compiler, connection):
+        ticket_sql, ticket_params = compiler.compile(self.columns[0])
+        names = ["public_document", "internal_document"] if self.internal else ["public_document"]
+        query = f"websearch_to_tsquery('{SEARCH_CONFIG}', %s)"
+        arms = [f"doc.{name} @@ {query}" for name in names]
+        params = [self.text] * len(names)
+        outside, outside_params = [], []  # TICKET: the address and machine branches
+        for column, subquery in self.related:
+            subquery_sql, subquery_params = compiler.compile(subquery)
+            if self.form == TICKET:
+                # On the ticket's own column, outside the per-ticket subquery: the addresses
+                # and machines are then read once, and costed once.
+                column_sql, column_params = compiler.compile(self.columns[COLUMNS.index(column)])
+                outside.append(f"{column_sql} = ANY (ARRAY {subquery_sql})")
+                outside_params.extend([*column_params, *subquery_params])
+            else:
+                arms.append(f"ARRAY[doc.{column}] && ARRAY {subquery_sql}")
+                params.extend(subquery_params)
+        match = " OR ".join(arms)
+        if self.within is not None:
+            match = f"ARRAY[doc.address_id] && %s::bigint[] AND ({match})"
+            params = [self.within, *params]
+        # Only constants and SQL compiled by Django are interpolated; every value is a parameter.
+        documents = f"SELECT doc.ticket_id FROM {DOCUMENTS_TABLE} AS doc"  # noqa: S608
+        if self.form == TICKET:
+            exists = (
+                f"EXISTS ({documents} WHERE doc.ticket_id = {ticket_sql} AND ({match}) OFFSET 0)"
+            )
+            sql = f"({' OR '.join([exists, *outside])})"
+            return sql, (*ticket_params, *params, *outside_params)
+        if self.form == INDEX:
+            sql = f"{ticket_sql} = ANY (ARRAY ({documents} WHERE {match}))"
+        else:
+            sql = f"{ticket_sql} IN ({documents} WHERE {match})"
+        return sql, (*ticket_params, *params)
+
+
+def text_condition(user, text, *, using, form=JOIN, addresses=None, machines=None):
+    """A condition on Ticket: the text of the ticket that `user` may read matches `text` (an
+    already cleaned, non-empty search text), or the ticket is at one of `addresses` or about one
+    of `machines` (optional querysets, matched on the document's copy of the ticket's columns on
+    PostgreSQL). `using`: the database alias the query runs on; `form`: how PostgreSQL
+    evaluates it (JOIN, INDEX or TICKET, see above)."""
+    grants = policy.grants_for(user)
+    if connections[using].vendor == "postgresql":
+        # The documents mirror `policy.messages_visible`: external users never see internal
+        # notes (tests/tickets/test_search.py checks every message kind against the policy).
+        return Q(
+            DocumentMatch(
+                text,
+                internal=grants.internal,
+                within=grants.read_ids if grants.external else None,
+                addresses=addresses,
+                machines=machines,
+                form=form,
+            )
+        )
+    messages = policy.messages_visible(Message.objects.filter(body__icontains=text), user)
+    condition = Q(subject__icontains=text) | Q(pk__in=messages.values("ticket_id"))
+    if addresses is not None:
+        condition |= Q(address_id__in=addresses.values("pk"))
+    if machines is not None:
+        condition |= Q(machine_id__in=machines.values("pk"))
+    return condition
+
+
+def search_tickets(queryset, user, text):
+    """The tickets of `queryset` (already scoped to `user`) whose number is `text`, or whose
+    subject and messages `user` may read match it (see the module docstring)."""
+    text = clean(text)
+    if not text:
+        return queryset
+    number = number_condition(text)
+    if number is None:
+        return queryset.filter(text_condition(user, text, using=queryset.db))
+    return queryset.filter(number | text_condition(user, text, using=queryset.db, form=INDEX))
