@@ -91,6 +91,10 @@ def pages(targets):
         ("portal_list_deep", "customer", f"/portal/tickets/?state=all&page={DEEP_PAGE}"),
         ("portal_search", "customer", f"/portal/tickets/?state=all&q={pq}"),
         ("portal_ticket", "customer", f"/portal/tickets/{number}/"),
+        # A customer with a few small sites: a plan that walks the whole table's recency
+        # index to find its tickets shows here (issue 5: no page may grow with N).
+        ("portal_list_small", "small", "/portal/tickets/?state=all"),
+        ("portal_list_small_deep", "small", "/portal/tickets/?state=all&page=4"),
         ("portal_file_form", "customer", "/portal/tickets/new/"),
         ("desk_queue", "agent", "/desk/"),
         ("desk_search", "agent", f"/desk/?q={dq}"),
@@ -202,9 +206,12 @@ def find_targets():
     agent = User.objects.get(email=AGENT_EMAIL)
     # The ticket the customer most likely opens: the most recently updated one it may see.
     ticket = Ticket.objects.visible_to(customer).order_by("-updated_at", "-pk").first()
+    small = small_customer()
     return {
         "customer": CUSTOMER_EMAIL,
         "agent": AGENT_EMAIL,
+        "small": small.email,
+        "small_visible": Ticket.objects.visible_to(small).count(),
         "password": BENCH_PASSWORD,
         "customer_pk": customer.pk,
         "agent_pk": agent.pk,
@@ -214,6 +221,27 @@ def find_targets():
         "customer_visible": Ticket.objects.visible_to(customer).count(),
         "customer_visible_open": Ticket.objects.visible_to(customer).open().count(),
     }
+
+
+def small_customer():
+    """Among the first 200 external users, one with at least two sites and the fewest
+    visible tickets (at least 100, so a deep page exists): the small customer."""
+    from django.db.models import Count
+
+    from accounts.models import User
+    from tickets.models import Ticket
+
+    candidates = (
+        User.objects.filter(is_external=True, is_active=True, email__startswith="portal-")
+        .annotate(
+            sites=Count("read_addresses", distinct=True) + Count("write_addresses", distinct=True)
+        )
+        .filter(sites__gte=2)
+        .order_by("email")[:200]
+    )
+    sized = [(Ticket.objects.visible_to(user).count(), user.email, user) for user in candidates]
+    sized = [entry for entry in sized if entry[0] >= 100]
+    return min(sized, key=lambda entry: entry[:2])[2]
 
 
 def plan_nodes(node):
@@ -255,7 +283,7 @@ def count_queries(targets):
     from accounts.models import User
 
     clients = {}
-    for who in ("customer", "agent"):
+    for who in ("customer", "agent", "small"):
         client = Client(raise_request_exception=False, HTTP_X_FORWARDED_PROTO="https")
         client.force_login(User.objects.get(email=targets[who]))
         clients[who] = client
@@ -556,6 +584,7 @@ def measure_http(size, targets):
         sessions = {
             "customer": sign_in(targets["customer"], targets["password"], "/portal/"),
             "agent": sign_in(targets["agent"], targets["password"], "/desk/"),
+            "small": sign_in(targets["small"], targets["password"], "/portal/"),
         }
         for name, who, path in pages(targets):
             session = sessions[who]

@@ -27,7 +27,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.production")
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-not-secret-0123456789abcdefghijklmnopqrstuvwxyz")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,testserver")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
-os.environ.setdefault("DJANGO_STATIC_ROOT", "/tmp/portal-bench-static")
+os.environ.setdefault("DJANGO_STATIC_ROOT", "/tmp/portal-bench-static")  # noqa: S108 - run.sh's
 os.environ.setdefault("DATABASE_CONN_MAX_AGE", "600")
 
 
