@@ -118,10 +118,12 @@ class QueueView(DeskAccessMixin, ListView):
         known = self.queue_counts["rows" if form.is_filtered() else self.queue]
         paginator = CappedPaginator(queryset, page_size, page=number, count=known)
         page = paginator.get_page(number)
+        lists = desk_choices(self.request.user)  # every responsible user is among its people
         page.object_list = load_people(
             list(page.object_list),
             fields=("responsible_user",),
-            teams=desk_choices(self.request.user).teams,
+            teams=lists.teams,
+            users={person.pk: person for person in lists.people},
         )
         return paginator, page, page.object_list, page.has_other_pages()
 

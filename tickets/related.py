@@ -13,15 +13,17 @@ from django.contrib.auth import get_user_model
 PEOPLE = ("created_by", "responsible_user")
 
 
-def load_people(tickets, *, fields=PEOPLE, team=True, teams=None):
+def load_people(tickets, *, fields=PEOPLE, team=True, teams=None, users=None):
     """Fill `fields` (user foreign keys) and, with `team`, `responsible_team` of `tickets` (a
     list of Ticket objects; an empty one costs nothing). At most two queries; none for the
-    teams when the caller already holds them all (`teams`: pk -> Team)."""
+    teams or users the caller already holds (`teams`, `users`: pk -> object)."""
     from accounts.models import Team
 
     tickets = [ticket for ticket in tickets if ticket is not None]
     user_ids = {getattr(t, f"{field}_id") for t in tickets for field in fields} - {None}
-    users = get_user_model().objects.in_bulk(user_ids) if user_ids else {}
+    users = dict(users or {})
+    if user_ids - users.keys():
+        users.update(get_user_model().objects.in_bulk(user_ids - users.keys()))
     if team and teams is None:
         team_ids = {t.responsible_team_id for t in tickets} - {None}
         teams = Team.objects.in_bulk(team_ids) if team_ids else {}

@@ -366,6 +366,7 @@ def test_queue_query_count_does_not_grow_with_rows(
     client.force_login(world.agent)
     SavedFilter.objects.create(user=world.agent, name="A", query="queue=open")
     make_tickets(world, 5)
+    make_tickets(world, 3, responsible_user=world.agent)  # rows naming people and teams
     client.get(QUEUE, params)  # warm up (session, content types)
     with CaptureQueriesContext(connection) as small:
         assert client.get(QUEUE, params).status_code == 200
