@@ -65,3 +65,30 @@ def test_responsible_names_the_person_me_and_the_team_or_shows_a_dash():
     assert "&lt;Olga&gt; Meyer" in theirs and "<strong>" not in theirs and "bi-people" not in theirs
     only_team = render(tpl, t=Ticket(responsible_team=team), user=viewer)
     assert 'bi-person"' not in only_team and "bi-people" in only_team and "<br>" not in only_team
+
+
+def test_form_field_writes_label_control_errors_and_help():
+    from django import forms
+
+    class Form(forms.Form):
+        body = forms.CharField(label="Your <reply>", widget=forms.Textarea(attrs={"rows": 5}))
+        status = forms.ChoiceField(label="Status", choices=[("1", "New")], required=False)
+        files = forms.FileField(label="Files", required=False, help_text="Up to 5 files.")
+
+    tpl = "{% load tickets_extras %}{% for field in form %}{% form_field field %}{% endfor %}"
+    html = render(tpl, form=Form())
+    assert '<label for="id_body" class="form-label">Your &lt;reply&gt;' in html
+    assert '<span class="asteriskField">*</span>' in html  # required: body only
+    assert html.count("asteriskField") == 1
+    assert 'class="form-control" required id="id_body"' in html and 'rows="5"' in html
+    assert '<select name="status" class="form-select" id="id_status">' in html
+    assert 'aria-describedby="id_files_helptext"' in html
+    assert '<div class="form-text" id="id_files_helptext">Up to 5 files.</div>' in html
+    assert "is-invalid" not in html
+
+    invalid = render(tpl, form=Form(data={"body": ""}))
+    assert 'class="form-control is-invalid"' in invalid
+    assert (
+        '<div class="invalid-feedback d-block"><strong>This field is required.</strong></div>'
+        in invalid
+    )

@@ -621,6 +621,10 @@ def test_reply_without_text_rerenders_the_page_with_the_error(client, world):
     response = client.post(reply_url(ticket), {"body": "   "})
     assert response.status_code == 200
     assert response.context["reply_form"].errors["body"]
+    html = response.content.decode()
+    # The customer sees it at the field: marked invalid, with the message below it.
+    assert 'class="form-control is-invalid"' in html
+    assert "invalid-feedback" in html and "This field is required." in html
     assert row_counts() == before
 
 
@@ -711,6 +715,7 @@ def test_status_garbage_is_a_form_error(client, world, value):
     response = client.post(status_url(ticket), {"status": value})
     assert response.status_code == 200
     assert response.context["status_form"].errors["status"]
+    assert 'class="form-select is-invalid"' in response.content.decode()
     assert row_counts() == before
 
 
