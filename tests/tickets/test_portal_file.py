@@ -360,3 +360,18 @@ def test_filing_runs_a_bounded_number_of_queries(client, world, django_assert_ma
         response = client.post(URL, valid_data(world))
     assert response.status_code == 302
     assert Ticket.objects.count() == 2
+
+
+def test_a_refused_form_shows_each_error_at_its_field(client, world):
+    """The form keeps what was typed and marks the fields to fix (the page writes its fields
+    itself, not through crispy-forms: tickets_extras.form_field)."""
+    client.force_login(world.customer)
+    before = row_counts()
+    response = client.post(URL, valid_data(world, subject="", type=world.other_type.pk))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="div_id_subject"' in html and 'id="div_id_type"' in html
+    assert html.count("is-invalid") == 2
+    assert html.count('class="invalid-feedback d-block"') == 2
+    assert "Since Monday the press stops." in html  # the description is kept
+    assert row_counts() == before
