@@ -28,7 +28,7 @@ from access import policy
 from addresses.admin import NarrowedAutocompleteMixin
 
 from .admin_forms import UserAddForm, UserChangeForm
-from .models import Team, User
+from .models import EXTERNAL_ACCESS_FIELDS, Team, User
 from .transparency import TransparencyAdminMixin
 
 logger = logging.getLogger(__name__)
@@ -120,18 +120,7 @@ EXTERNAL_ACCESS = (
             "Define accurately which data the external user may reach. The basic rights of the "
             "roles below apply as well."
         ),
-        "fields": (
-            "is_external",
-            "address",
-            "read_addresses",
-            "write_addresses",
-            "contact_person",
-            "responsible_teams",
-            "responsible_users",
-            "ticket_types",
-            "restrict_status",
-            "allowed_statuses",
-        ),
+        "fields": ("is_external", *EXTERNAL_ACCESS_FIELDS),
     },
 )
 ROLES = (

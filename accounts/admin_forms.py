@@ -12,20 +12,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from .models import User, normalize_email
-
-# The external-access fields, in the manual's order (the "External" box itself comes first).
-EXTERNAL_ACCESS_FIELDS = (
-    "address",
-    "read_addresses",
-    "write_addresses",
-    "contact_person",
-    "responsible_teams",
-    "responsible_users",
-    "ticket_types",
-    "restrict_status",
-    "allowed_statuses",
-)
+from .models import EXTERNAL_ACCESS_FIELDS, User, normalize_email
 
 SEND_LINK_LABEL = _("Send the user an e-mail with a link to set the password")
 

@@ -257,6 +257,21 @@ class Team(models.Model):
         return self.name
 
 
+# The external-access fields of a user, in the manual's order (the "External" box itself comes
+# first): the admin form, its fieldset and the access audit all follow this list.
+EXTERNAL_ACCESS_FIELDS = (
+    "address",
+    "read_addresses",
+    "write_addresses",
+    "contact_person",
+    "responsible_teams",
+    "responsible_users",
+    "ticket_types",
+    "restrict_status",
+    "allowed_statuses",
+)
+
+
 class AccessChange(models.Model):
     """One change of an external user's access, with the values before and after it.
 
@@ -273,20 +288,7 @@ class AccessChange(models.Model):
         CODE = "code", _("other (import, script, system)")
 
     # The audited fields, in the user form's order: external access, roles, the active flag.
-    FIELDS = (
-        "is_external",
-        "address",
-        "read_addresses",
-        "write_addresses",
-        "contact_person",
-        "responsible_teams",
-        "responsible_users",
-        "ticket_types",
-        "restrict_status",
-        "allowed_statuses",
-        "groups",
-        "is_active",
-    )
+    FIELDS = ("is_external", *EXTERNAL_ACCESS_FIELDS, "groups", "is_active")
     FIELD_CHOICES = [
         (name, _("Roles") if name == "groups" else User._meta.get_field(name).verbose_name)
         for name in FIELDS

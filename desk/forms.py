@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from access import policy
 from accounts.models import Team
 from addresses.models import Address
-from tickets.forms import MultipleFileField, files_help_text
+from tickets.forms import MultipleFileField, files_help_text, offer_choices
 from tickets.models import Message, Priority, Ticket, TicketStatus, TicketType
 
 from . import queues
@@ -110,15 +110,6 @@ def recipient_kwargs(recipient):
     if isinstance(recipient, Team):
         return {"team": recipient}
     return {"recipient": recipient}
-
-
-def offer(field, objects):
-    """Let a ModelChoiceField show `objects` (its queryset, already read) without reading
-    them again at every rendering; its queryset still validates a submitted value."""
-    objects = list(objects)
-    empty = [("", field.empty_label)] if field.empty_label is not None else []
-    field.choices = [*empty, *((obj.pk, field.label_from_instance(obj)) for obj in objects)]
-    return objects
 
 
 class ObjectChoiceField(forms.ChoiceField):
@@ -385,10 +376,7 @@ class BulkActionForm(forms.Form):
         fields["recipient"].objects = objects
         fields["recipient"].choices = [("", "---------"), *grouped]
         fields["status"].queryset = TicketStatus.objects.settable_by(user)  # validates a POST
-        fields["status"].choices = [
-            ("", "---------"),
-            *((status.pk, str(status)) for status in desk_choices(user).settable_statuses),
-        ]
+        offer_choices(fields["status"], desk_choices(user).settable_statuses)
         for name in ("action", "recipient", "status", "priority"):
             fields[name].widget.attrs["class"] = "form-select form-select-sm"
 
@@ -472,7 +460,7 @@ class TicketTypeForm(forms.Form):
         self.fields["type"].queryset = policy.ticket_types_assignable(
             TicketType.objects.all(), user
         )
-        offer(self.fields["type"], self.fields["type"].queryset)
+        offer_choices(self.fields["type"], self.fields["type"].queryset)
         self.fields["type"].widget.attrs["class"] = "form-select"
         self.initial.setdefault("type", ticket.type_id)
 
@@ -499,7 +487,7 @@ class TicketStatusForm(forms.Form):
         self.ticket = ticket
         field = self.fields["status"]
         field.queryset = TicketStatus.objects.settable_by(user)  # validates a POST
-        offer(field, statuses if statuses is not None else field.queryset)
+        offer_choices(field, statuses if statuses is not None else field.queryset)
         field.widget.attrs["class"] = "form-select"
         self.initial.setdefault("status", ticket.status_id)
 

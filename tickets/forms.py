@@ -53,6 +53,16 @@ def files_help_text():
     }
 
 
+def offer_choices(field, objects):
+    """Let a ModelChoiceField show `objects` (its queryset, already read) without reading
+    them again at every rendering; its queryset still validates a submitted value. Returns
+    the objects as a list."""
+    objects = list(objects)
+    empty = [("", field.empty_label)] if field.empty_label is not None else []
+    field.choices = [*empty, *((obj.pk, field.label_from_instance(obj)) for obj in objects)]
+    return objects
+
+
 def add_service_errors(form, error):
     """Put a service's ValidationError on the form: keys that name a field go to that field,
     the rest to the form as a whole."""
@@ -456,8 +466,7 @@ class TicketStatusForm(forms.Form):
         field = self.fields["status"]
         field.queryset = TicketStatus.objects.settable_by(user)  # validates a POST
         # Read once: the page lists them and the select offers them (no query per rendering).
-        self.statuses = list(field.queryset)
-        field.choices = [(status.pk, str(status)) for status in self.statuses]
+        self.statuses = offer_choices(field, field.queryset)
         self.initial.setdefault("status", ticket.status_id)
         self.helper = FormHelper()
         self.helper.form_tag = False
