@@ -27,6 +27,7 @@ from functools import cached_property
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
+from django.db import connections, router
 from django.db.models import Model, Q, Value
 from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext as _
@@ -83,6 +84,61 @@ def _deny(reason):
 
 _model_backend = ModelBackend()
 
+# Statements built by the ORM once per process and shape, then run with each user's id: the
+# grants query runs on every request, and compiling its UNION ALL cost more than running it
+# (docs/performance.md). The ORM builds them with a sentinel id in place of the user's; each
+# parameter equal to the sentinel is the user's id.
+_SENTINEL = -2_000_000_017
+_COMPILED = {}
+
+
+def _run_compiled(build, model, shape, pk):
+    """Rows of `build(model, shape, pk)`, compiled once per (build, model, shape, database)."""
+    db = router.db_for_read(model)
+    key = (build, model, shape, db)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        sql, params = build(model, shape, _SENTINEL).query.sql_with_params()
+        slots = tuple(i for i, param in enumerate(params) if param == _SENTINEL)
+        if not slots or any(type(params[i]) is not int for i in slots):
+            raise ValueError("the sentinel must appear as the user's id and nowhere else")
+        compiled = _COMPILED[key] = (sql, tuple(params), slots)
+    sql, params, slots = compiled
+    params = list(params)
+    for i in slots:
+        params[i] = pk
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _sets_query(User, names, pk):
+    """The UNION ALL behind `Grants._sets`: (id, set name) rows of the permissions held
+    directly or through a role, and of the id sets `names` (see `Grants._SETS`)."""
+    parts = [
+        User.user_permissions.through.objects.filter(user_id=pk)
+        .annotate(grant=Value("perms"))
+        .values_list("permission_id", "grant"),
+        Group.permissions.through.objects.filter(
+            group_id__in=User.groups.through.objects.filter(user_id=pk).values("group_id")
+        )
+        .annotate(grant=Value("perms"))
+        .values_list("permission_id", "grant"),
+    ]
+    for name in names:
+        relation, extra = Grants._SETS[name]
+        field = User._meta.get_field(relation)
+        through = field.remote_field.through
+        source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+        condition = {f"{target}__is_active": True}
+        condition.update({f"{target}__{key}": value for key, value in extra.items()})
+        parts.append(
+            through.objects.filter(**{f"{source}_id": pk}, **condition)
+            .annotate(grant=Value(name))
+            .values_list(f"{target}_id", "grant")
+        )
+    return parts[0].union(*parts[1:], all=True)
+
 
 class Grants:
     """What one user holds. Every part loads on first use and is kept for the user object."""
@@ -137,32 +193,13 @@ class Grants:
         if not self.active:
             return {name: frozenset() for name in found}
         user = self.user
+        names = tuple(
+            name
+            for name in self._SETS
+            if self.external and (name != "statuses" or user.restrict_status)
+        )
         # `__class__`, not `type()`: request.user is a lazy proxy whose type is not the model.
-        User = user.__class__
-        parts = [
-            User.user_permissions.through.objects.filter(user_id=user.pk)
-            .annotate(grant=Value("perms"))
-            .values_list("permission_id", "grant"),
-            Group.permissions.through.objects.filter(
-                group_id__in=User.groups.through.objects.filter(user_id=user.pk).values("group_id")
-            )
-            .annotate(grant=Value("perms"))
-            .values_list("permission_id", "grant"),
-        ]
-        for name, (relation, extra) in self._SETS.items():
-            if not self.external or (name == "statuses" and not user.restrict_status):
-                continue
-            field = User._meta.get_field(relation)
-            through = field.remote_field.through
-            source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
-            condition = {f"{target}__is_active": True}
-            condition.update({f"{target}__{key}": value for key, value in extra.items()})
-            parts.append(
-                through.objects.filter(**{f"{source}_id": user.pk}, **condition)
-                .annotate(grant=Value(name))
-                .values_list(f"{target}_id", "grant")
-            )
-        for pk, name in parts[0].union(*parts[1:], all=True):
+        for pk, name in _run_compiled(_sets_query, user.__class__, names, user.pk):
             found[name].add(pk)
         # R(u) is the read set and the write set together.
         found["read"] |= found["write"]

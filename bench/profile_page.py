@@ -37,6 +37,7 @@ def main():
     parser.add_argument("--n", type=int, default=50)
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--queries", action="store_true", help="list the last request's queries")
     args = parser.parse_args()
 
     import bench  # bench/bench.py: the pages and the benchmark users
@@ -82,6 +83,9 @@ def main():
     wall = (time.perf_counter() - started) / args.n
     cpu = (time.process_time() - cpu_started) / args.n
     queries = len(connection.queries)
+    if args.queries:
+        for query in connection.queries:
+            print(f"  {float(query['time']) * 1000:6.2f} ms  {query['sql'][:160]}")
     connection.force_debug_cursor = False
     # The process's CPU time is the Python side (the database works in its own processes);
     # unlike wall time it hardly moves when other work shares the machine.

@@ -92,3 +92,24 @@ def test_form_field_writes_label_control_errors_and_help():
         '<div class="invalid-feedback d-block"><strong>This field is required.</strong></div>'
         in invalid
     )
+
+
+def test_form_field_wraps_in_a_column_and_writes_check_boxes_with_the_label_after():
+    from django import forms
+
+    class Form(forms.Form):
+        q = forms.CharField(label="Search", required=False)
+        mine = forms.BooleanField(label="Filed by <me>", required=False)
+
+    tpl = (
+        '{% load tickets_extras %}{% form_field form.q wrapper="col-6" %}'
+        '{% form_field form.mine wrapper="col-auto" %}'
+    )
+    html = render(tpl, form=Form(data={"mine": "on"}))
+    assert html.startswith('<div class="col-6"><div class="mb-3" id="div_id_q">')
+    assert (
+        '<div class="col-auto"><div class="mb-3"><div id="div_id_mine" class="form-check">'
+        '<input type="checkbox" name="mine" class="form-check-input" id="id_mine" checked>'
+        '<label for="id_mine" class="form-check-label">Filed by &lt;me&gt;</label>'
+        "</div></div></div>"
+    ) in html

@@ -5,8 +5,6 @@ ordinary form validation ("Select a valid choice") and nothing reaches a service
 ask the policy once more before they write.
 """
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Div, Field, Layout
 from django import forms
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, ValidationError
@@ -224,31 +222,6 @@ class TicketFilterForm(forms.Form):
         self.fields["address"].empty_label = _("All addresses")
         self.fields["q"].widget.attrs["placeholder"] = _("Number, subject or text")
 
-        self.helper = FormHelper()
-        self.helper.form_method = "get"
-        self.helper.form_class = "row g-2 align-items-end mb-3"
-        self.helper.attrs = {"role": "search", "aria-label": _("Filter the tickets")}
-        self.helper.disable_csrf = True
-        self.helper.layout = Layout(
-            Div(Field("q"), css_class="col-12 col-lg-3"),
-            Div(Field("state"), css_class="col-6 col-md-3 col-lg-2"),
-            Div(Field("status"), css_class="col-6 col-md-3 col-lg-2"),
-            Div(Field("type"), css_class="col-6 col-md-3 col-lg-2"),
-            Div(Field("address"), css_class="col-6 col-md-3 col-lg-3"),
-            Div(Field("mine"), css_class="col-auto"),
-            "machine",
-            "sort",
-            Div(
-                HTML(
-                    '{% load i18n %}<button type="submit" class="btn btn-primary">'
-                    '{% translate "Apply" %}</button> '
-                    '<a class="btn btn-link" href="{% url "portal:ticket-list" %}">'
-                    '{% translate "Reset" %}</a>'
-                ),
-                css_class="col-auto mb-3",
-            ),
-        )
-
     def value(self, name, default=None):
         """The cleaned value of a field that validated, else `default` (invalid = ignored)."""
         if not hasattr(self, "cleaned_data"):
@@ -369,23 +342,6 @@ class TicketCreateForm(forms.Form):
             if len(recipients) == 1:
                 self.initial.setdefault("recipient", recipients[0])
 
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True  # the template's <form> has its own token
-        self.helper.layout = Layout(
-            Div(
-                Div(Field("address"), css_class="col-md-6"),
-                Div(Field("type"), css_class="col-md-6"),
-                Div(Field("recipient"), css_class="col-md-6"),
-                Div(Field("priority"), css_class="col-md-6"),
-                *([Div(Field("machine"), css_class="col-12")] if "machine" in fields else []),
-                css_class="row",
-            ),
-            "subject",
-            "description",
-            "files",
-        )
-
     def clean_recipient(self):
         key = self.cleaned_data["recipient"]
         # ChoiceField already refused anything not offered; map the key to its object.
@@ -448,10 +404,6 @@ class TicketReplyForm(forms.Form):
         self.fields["files"].help_text = files_help_text()
         if ticket.is_closed:
             self.fields["body"].help_text = _("This ticket is closed; your reply reopens it.")
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True  # the template's <form> has its own token
-        self.helper.layout = Layout("body", "files")
 
 
 class TicketStatusForm(forms.Form):
@@ -468,7 +420,3 @@ class TicketStatusForm(forms.Form):
         # Read once: the page lists them and the select offers them (no query per rendering).
         self.statuses = offer_choices(field, field.queryset)
         self.initial.setdefault("status", ticket.status_id)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True  # the template's <form> has its own token
-        self.helper.layout = Layout("status")

@@ -305,3 +305,37 @@ def test_permission_names_follow_recreated_permissions(db):
     first.codename = "probe_b"
     first.save()
     assert "accounts.probe_b" in policy.grants_for(User.objects.get(pk=user.pk)).perms
+
+
+@pytest.mark.django_db
+def test_grants_statement_compiled_once_reads_each_users_own_sets():
+    """The grants statement is compiled once per shape and run with each user's id: two users
+    of the same shape never see each other's sets, and a shape with the status restriction
+    reads the statuses too."""
+    first_address, second_address = AddressFactory.create_batch(2)
+    status = TicketStatusFactory()
+    first = ExternalUserFactory(roles=["Portal user"], read=[first_address])
+    second = ExternalUserFactory(
+        roles=["Portal editor"], write=[second_address], restrict_status=True
+    )
+    second.allowed_statuses.add(status)
+    policy._COMPILED.clear()
+
+    for user, address, other in (
+        (first, first_address, second_address),
+        (second, second_address, first_address),
+    ):
+        fresh = User.objects.get(pk=user.pk)
+        with CaptureQueriesContext(connection) as captured:
+            grants = policy.grants_for(fresh)
+            assert grants.read_ids == {address.pk}
+            assert other.pk not in grants.read_ids
+        assert len(captured) == 1
+    assert policy.grants_for(User.objects.get(pk=second.pk)).allowed_status_ids == {status.pk}
+    assert not policy.grants_for(User.objects.get(pk=first.pk)).write_ids
+    assert len(policy._COMPILED) == 2  # two shapes: with and without the status restriction
+
+
+def test_a_compiled_statement_must_carry_the_users_id():
+    with pytest.raises(ValueError):
+        policy._run_compiled(lambda model, shape, pk: User.objects.filter(pk=1), User, (), 5)

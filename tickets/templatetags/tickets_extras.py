@@ -35,12 +35,37 @@ def priority_badge(ticket):
 
 
 @register.simple_tag
-def form_field(field):
+def form_field(field, wrapper=""):
     """One form field the Bootstrap 5 way (label, control, errors, help text), written in
     Python: crispy-forms took 8–9 ms of a ticket page's 25 ms of CPU for its two small forms
-    (docs/performance.md). Used where a page's forms are few and plain; crispy stays for the
-    rest. Non-field errors are the page's to show."""
+    and a third of the ticket list's rendering for its filter form (docs/performance.md). Used
+    where a page's forms are few and plain; crispy stays for the rest. `wrapper` puts the field
+    in a `<div>` with these classes (a grid column). Non-field errors are the page's to show."""
     widget = field.field.widget
+    if isinstance(widget, forms.CheckboxInput):
+        html = _checkbox(field)
+    else:
+        html = _labelled_control(field, widget)
+    if wrapper:
+        return format_html('<div class="{}">{}</div>', wrapper, html)
+    return html
+
+
+def _errors(field):
+    return format_html_join(
+        "",
+        '<div class="invalid-feedback d-block"><strong>{}</strong></div>',
+        ((error,) for error in field.errors),
+    )
+
+
+def _help(field, help_id):
+    if not field.help_text:
+        return ""
+    return format_html('<div class="form-text" id="{}">{}</div>', help_id, field.help_text)
+
+
+def _labelled_control(field, widget):
     control = "form-select" if isinstance(widget, forms.Select) else "form-control"
     classes = [widget.attrs.get("class", ""), control, "is-invalid" if field.errors else ""]
     attrs = {"class": " ".join(c for c in classes if c)}
@@ -55,12 +80,27 @@ def form_field(field):
         field.label,
         required,
         field.as_widget(attrs=attrs),
-        format_html_join(
-            "",
-            '<div class="invalid-feedback d-block"><strong>{}</strong></div>',
-            ((error,) for error in field.errors),
-        ),
-        format_html('<div class="form-text" id="{}">{}</div>', help_id, field.help_text)
-        if field.help_text
-        else "",
+        _errors(field),
+        _help(field, help_id),
+    )
+
+
+def _checkbox(field):
+    """A check box with its label after it (Bootstrap's form-check)."""
+    classes = [field.field.widget.attrs.get("class", ""), "form-check-input"]
+    if field.errors:
+        classes.append("is-invalid")
+    help_id = f"{field.auto_id}_helptext"
+    attrs = {"class": " ".join(c for c in classes if c)}
+    if field.help_text:
+        attrs["aria-describedby"] = help_id
+    return format_html(
+        '<div class="mb-3"><div id="div_{}" class="form-check">{}'
+        '<label for="{}" class="form-check-label">{}</label>{}{}</div></div>',
+        field.auto_id,
+        field.as_widget(attrs=attrs),
+        field.id_for_label,
+        field.label,
+        _errors(field),
+        _help(field, help_id),
     )
