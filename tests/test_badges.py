@@ -113,3 +113,41 @@ def test_form_field_wraps_in_a_column_and_writes_check_boxes_with_the_label_afte
         '<label for="id_mine" class="form-check-label">Filed by &lt;me&gt;</label>'
         "</div></div></div>"
     ) in html
+
+
+def test_portal_rows_escape_user_text_and_badge_only_high_and_urgent():
+    import datetime
+
+    from addresses.models import Address
+    from tickets.models import TicketType
+
+    when = datetime.datetime(2026, 3, 1, 12, 30, tzinfo=datetime.UTC)
+    common = {
+        "status": status(),
+        "type": TicketType(name="Fault & repair"),
+        "address": Address(number="A1", name="<Site>"),
+        "created_at": when,
+        "updated_at": when,
+    }
+    urgent = Ticket(number=7, subject="<script>x</script>", priority=Priority.URGENT, **common)
+    normal = Ticket(number=8, subject="Quiet", priority=Priority.NORMAL, **common)
+    with translation.override("en"):
+        html = render(
+            "{% load tickets_extras %}{% portal_ticket_rows rows %}", rows=[urgent, normal]
+        )
+    assert html.count("<tr>") == 2
+    assert '<a href="/portal/tickets/7/">#7</a>' in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>" not in html
+    assert html.count("text-bg-danger") == 1  # the urgent one only
+    assert "Fault &amp; repair" in html and "&lt;Site&gt;" in html
+    # Times as the template's date filters wrote them: ISO in the attribute, local in the text.
+    assert '<time datetime="2026-03-01T13:30:00+01:00">' in html
+
+
+def test_page_window_shows_ends_neighbours_and_gaps():
+    from tickets.templatetags.tickets_extras import page_window
+
+    assert page_window(1, 1) == [1]
+    assert page_window(1, 3) == [1, 2, 3]
+    assert page_window(10, 40) == [1, None, 8, 9, 10, 11, 12, None, 40]
+    assert page_window(40, 40) == [1, None, 38, 39, 40]

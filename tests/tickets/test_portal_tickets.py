@@ -356,6 +356,13 @@ def test_pagination_25_a_page(client, world):
     )
     # Page links keep the filters.
     assert "sort=number&amp;page=2" in first.content.decode()
+    # The middle page links back and on, and marks itself as the current page.
+    middle = client.get(LIST_URL, {"sort": "number", "page": 2}).content.decode()
+    assert 'href="?sort=number&amp;page=1" rel="prev">Previous</a>' in middle
+    assert 'href="?sort=number&amp;page=3" rel="next">Next</a>' in middle
+    assert '<li class="page-item active" aria-current="page"><span class="page-link">2</span>' in (
+        middle
+    )
 
 
 def test_list_counts_only_the_scope(client, world):

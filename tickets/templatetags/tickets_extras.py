@@ -3,8 +3,13 @@ included templates: an include per cell was a large part of a list's rendering t
 (docs/performance.md)."""
 
 from django import forms, template
+from django.template.defaulttags import querystring
+from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.timezone import template_localtime
+from django.utils.translation import gettext
 
 from tickets.models import Priority
 
@@ -103,4 +108,117 @@ def _checkbox(field):
         field.label,
         _errors(field),
         _help(field, help_id),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows and pagers written in Python: per row, the template language spent about 0.3 ms on
+# nodes, variable look-ups and filters; a page of 25 rows and a pager over 40 pages were half
+# of the list's rendering time (docs/performance.md). The output is what the templates wrote.
+
+_PORTAL_ROW = (
+    '<tr><td class="text-nowrap"><a href="{}">#{}</a></td>'
+    '<td><a class="link-body-emphasis" href="{}">{}</a>{}</td>'
+    "<td>{}</td><td>{}</td><td>{}</td>"
+    '<td class="text-nowrap"><time datetime="{}">{}</time></td>'
+    '<td class="text-nowrap"><time datetime="{}">{}</time></td></tr>'
+)
+
+
+def _time(value, fmt):
+    """`{{ value|date:'c' }}` and `{{ value|date:fmt }}` as a template writes them."""
+    local = template_localtime(value)
+    return local.isoformat(), date_format(local, fmt)
+
+
+@register.simple_tag
+def portal_ticket_rows(tickets):
+    """The portal ticket list's table rows: number, subject (with a badge for high and urgent
+    priority), status, type, address, created and updated."""
+    rows = []
+    for ticket in tickets:
+        url = reverse("portal:ticket-detail", args=[ticket.number])
+        urgent = ticket.priority in (Priority.HIGH, Priority.URGENT)
+        rows.append(
+            format_html(
+                _PORTAL_ROW,
+                url,
+                ticket.number,
+                url,
+                ticket.subject,
+                format_html(" {}", priority_badge(ticket)) if urgent else "",
+                status_badge(ticket.status),
+                ticket.type,
+                ticket.address,
+                *_time(ticket.created_at, "SHORT_DATE_FORMAT"),
+                *_time(ticket.updated_at, "SHORT_DATETIME_FORMAT"),
+            )
+        )
+    return mark_safe("".join(rows))  # noqa: S308 - each row went through format_html
+
+
+def page_window(number, last):
+    """The page numbers a pager shows around page `number` of `last`: the first, the last and
+    two on each side of the current one; None marks a gap (shown once as "…")."""
+    shown = []
+    for page in range(1, last + 1):
+        if page in (1, last) or number - 2 <= page <= number + 2:
+            shown.append(page)
+        elif page in (2, last - 1):
+            shown.append(None)
+    return shown
+
+
+@register.simple_tag(takes_context=True)
+def pagination(context, small=False):
+    """The pager under a paginated list (Bootstrap's pagination), with links that keep the
+    request's other parameters. A capped paginator ("more than 1,000") ends with a gap."""
+    if not context.get("is_paginated"):
+        return ""
+    page, paginator = context["page_obj"], context["paginator"]
+
+    def link(number, text, rel=""):
+        rel_attr = format_html(' rel="{}"', rel) if rel else ""
+        return format_html(
+            '<li class="page-item"><a class="page-link" href="{}"{}>{}</a></li>',
+            querystring(context, page=number),
+            rel_attr,
+            text,
+        )
+
+    def disabled(text):
+        return format_html(
+            '<li class="page-item disabled"><span class="page-link">{}</span></li>', text
+        )
+
+    items = [
+        link(page.previous_page_number(), gettext("Previous"), "prev")
+        if page.has_previous()
+        else disabled(gettext("Previous"))
+    ]
+    for number in page_window(page.number, paginator.num_pages):
+        if number is None:
+            items.append(disabled("…"))
+        elif number == page.number:
+            items.append(
+                format_html(
+                    '<li class="page-item active" aria-current="page">'
+                    '<span class="page-link">{}</span></li>',
+                    number,
+                )
+            )
+        else:
+            items.append(link(number, number))
+    if getattr(paginator, "capped", False):
+        items.append(disabled("…"))
+    items.append(
+        link(page.next_page_number(), gettext("Next"), "next")
+        if page.has_next()
+        else disabled(gettext("Next"))
+    )
+    return format_html(
+        '<nav aria-label="{}"><ul class="pagination flex-wrap{}">{}</ul></nav>',
+        gettext("Pages"),
+        " pagination-sm" if small else "",
+        mark_safe("".join(items)),  # noqa: S308 - each item went through format_html
     )
