@@ -330,14 +330,18 @@ class TicketCreateForm(forms.Form):
         fields["priority"].initial = Priority.NORMAL
         fields["files"].help_text = files_help_text()
 
-        # A single allowed choice is preselected.
         if not self.is_bound:
-            only_address = _only(addresses)
-            if only_address is not None:
-                self.initial.setdefault("address", only_address.pk)
-            only_type = _only(fields["type"].queryset)
-            if only_type is not None:
-                self.initial.setdefault("type", only_type.pk)
+            # The empty form reads each list once and offers it as read; a submitted form
+            # validates each value with its queryset instead (one row each, not the lists).
+            offered = {
+                name: offer_choices(fields[name], fields[name].queryset)
+                for name in ("address", "type", "machine")
+                if name in fields
+            }
+            # A single allowed choice is preselected.
+            for name in ("address", "type"):
+                if len(offered[name]) == 1:
+                    self.initial.setdefault(name, offered[name][0].pk)
             recipients = [*self.teams, *self.people]
             if len(recipients) == 1:
                 self.initial.setdefault("recipient", recipients[0])
@@ -378,12 +382,6 @@ class TicketCreateForm(forms.Form):
             "files": data.get("files") or [],
             **data["recipient"],
         }
-
-
-def _only(queryset):
-    """The single row of `queryset`, or None when it has none or several (one query)."""
-    rows = list(queryset[:2])
-    return rows[0] if len(rows) == 1 else None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -375,3 +375,17 @@ def test_a_refused_form_shows_each_error_at_its_field(client, world):
     assert html.count('class="invalid-feedback d-block"') == 2
     assert "Since Monday the press stops." in html  # the description is kept
     assert row_counts() == before
+
+
+def test_the_empty_form_reads_each_list_once(client, world, django_assert_max_num_queries):
+    """The form page reads addresses, types, recipients and machines once each and offers
+    them as read: no second query to render a list or to find a single choice (issue 5)."""
+    client.force_login(world.customer)
+    client.get(URL)  # warm up (session, content types)
+    # session, user, grants, teams, people, addresses, types, machines
+    with django_assert_max_num_queries(8):
+        response = client.get(URL)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f'<option value="{world.site.pk}"' in page
+    assert f'<option value="{world.foreign.pk}"' not in page
