@@ -77,15 +77,14 @@ def _activity(user, tickets, limit):
 
 
 def first_rows(tickets, count, related=("status", "type", "address")):
-    """The `count` most recently updated of `tickets`, with `related` joined. The ids are
-    read first and the rows then: joined before the LIMIT, PostgreSQL may hash every address
-    to keep a few hundred candidate rows (10 ms instead of 1 ms at 1,000,000 tickets)."""
-    ordered = tickets.order_by("-updated_at", "-pk")
-    ids = list(ordered.values_list("pk", flat=True)[:count])
-    if not ids:
-        return []
-    rows = tickets.order_by().select_related(*related).in_bulk(ids)
-    return [rows[pk] for pk in ids if pk in rows]
+    """The `count` most recently updated of `tickets`, with `related` joined, in one
+    statement: the ids are chosen in a subquery of their own and the rows joined to them.
+    Joined before the LIMIT, PostgreSQL may hash every address to keep a few hundred candidate
+    rows (10 ms instead of 1 ms at 1,000,000 tickets); a query for the ids and another for the
+    rows cost a round trip more."""
+    ids = tickets.order_by("-updated_at", "-pk").values("pk")[:count]
+    rows = tickets.filter(pk__in=ids).select_related(*related)
+    return sorted(rows, key=lambda ticket: (ticket.updated_at, ticket.pk), reverse=True)
 
 
 class DashboardView(PortalAccessMixin, TemplateView):
