@@ -421,7 +421,10 @@ class Message(models.Model):
     # messages must hold the ticket's row lock, as the services do (`_lock_ticket`), so each
     # recomputation sees the others' messages.
 
-    def save(self, *args, **kwargs):
+    def save(self, *args, refresh_awaiting=True, **kwargs):
+        """Save, and recompute the ticket's `awaiting_customer`. `refresh_awaiting=False` is
+        for a writer that has set the flag itself: a new ticket's description is its only
+        public message, so the flag is whether its author is internal (tickets.services)."""
         adding = self._state.adding
         tickets = {self.ticket_id}
         if not adding and self.pk is not None:
@@ -429,7 +432,7 @@ class Message(models.Model):
             stored = Message.objects.using(self._state.db).filter(pk=self.pk)
             tickets.update(stored.values_list("ticket_id", flat=True))
         super().save(*args, **kwargs)
-        if adding and self.is_internal:
+        if adding and (self.is_internal or not refresh_awaiting):
             return  # a new internal note does not change which public message is the latest
         for ticket_id in tickets:
             self._refresh_awaiting_customer(ticket_id)

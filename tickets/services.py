@@ -161,10 +161,9 @@ def _save_attachments(message, uploads):
     return saved
 
 
-def _add_message(*, ticket, author, kind, body, uploads, now):
-    message = Message.objects.create(
-        ticket=ticket, author=author, kind=kind, body=body, created_at=now
-    )
+def _add_message(*, ticket, author, kind, body, uploads, now, refresh_awaiting=True):
+    message = Message(ticket=ticket, author=author, kind=kind, body=body, created_at=now)
+    message.save(force_insert=True, refresh_awaiting=refresh_awaiting)
     _save_attachments(message, uploads)
     return message
 
@@ -260,6 +259,9 @@ def ticket_create(
             responsible_team=team,
             responsible_user=recipient,
             created_at=now,
+            # The description is the ticket's only public message: the ticket waits for the
+            # customer exactly when an internal user filed it (Message.save need not ask).
+            awaiting_customer=not actor.is_external,
         )
         # Machine and contact person at the address, a recipient at all, field limits. Not
         # the foreign keys' existence: each object was read just now (the policy checked it),
@@ -274,6 +276,7 @@ def ticket_create(
             body=description,
             uploads=uploads,
             now=now,
+            refresh_awaiting=False,
         )
         transaction.on_commit(
             lambda: notify_ticket_created.enqueue(ticket_id=ticket.pk), robust=True

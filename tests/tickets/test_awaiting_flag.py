@@ -85,12 +85,14 @@ def test_a_ticket_filed_by_the_customer_waits_for_the_support_team(world):
     ticket = file_ticket(world, world.customer)
     assert ticket.awaiting_customer is False
     assert stored(ticket) is False
+    assert expected(ticket) is False  # set at filing, without recomputing from the messages
 
 
 def test_a_ticket_filed_by_an_agent_for_the_customer_waits_for_the_customer(world):
     ticket = file_ticket(world, world.agent)
     assert ticket.awaiting_customer is True
     assert stored(ticket) is True
+    assert expected(ticket) is True
 
 
 def test_replies_move_the_flag_to_the_side_that_must_answer(world):
