@@ -29,6 +29,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.db import connections, router
 from django.db.models import Model, Q, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -756,8 +757,24 @@ def teams_forwardable(qs, user):
 
 def desk_users(qs):
     """Users who may enter the desk: the queryset face of `can_use_desk` (active internal
-    users holding the desk rights from a role or directly, and internal superusers)."""
+    users holding the desk rights from a role or directly, and internal superusers).
 
+    The condition names the permissions by codename and takes no user, so its SQL is the same
+    on every request: built and compiled once per process and database (a dozen nested
+    subqueries cost about 3 ms of CPU to build per request) and applied as a subquery."""
+    User = qs.model
+    key = (User, qs.db)
+    compiled = _DESK_USERS_SQL.get(key)
+    if compiled is None:
+        ids = _desk_users_condition(User._default_manager.using(qs.db)).order_by().values("pk")
+        compiled = _DESK_USERS_SQL[key] = ids.query.get_compiler(using=qs.db).as_sql()
+    return qs.filter(pk__in=RawSQL(*compiled))  # noqa: S611 - compiled by Django, parameters bound
+
+
+_DESK_USERS_SQL = {}  # (user model, database alias) -> (sql, params)
+
+
+def _desk_users_condition(qs):
     User = qs.model
 
     def holders(perm):
