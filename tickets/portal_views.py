@@ -33,7 +33,7 @@ from .forms import (
     capped_counts,
 )
 from .models import Ticket, TicketEvent
-from .paging import AddressMergedList, can_merge
+from .paging import AddressMergedList, can_merge, searched_list
 from .related import load_people
 from .search import search_tickets
 
@@ -63,9 +63,9 @@ class TicketListView(PortalAccessMixin, ListView):
         form.is_valid()  # invalid fields are shown and ignored
         return form
 
-    def scoped_queryset(self, queryset=None):
+    def scoped_queryset(self, queryset=None, *, search=True):
         """Visible tickets narrowed by every filter except open/closed (or `queryset`, when
-        given, narrowed the same way)."""
+        given, narrowed the same way); `search=False`: not by the search text."""
         form, user = self.filter_form, self.request.user
         if queryset is None:
             queryset = Ticket.objects.visible_to(user)
@@ -75,6 +75,8 @@ class TicketListView(PortalAccessMixin, ListView):
                 queryset = queryset.filter(**{name: value})
         if form.value("mine"):
             queryset = queryset.filter(created_by=user)
+        if not search:
+            return queryset
         return search_tickets(queryset, user, form.value("q", ""))
 
     def with_state(self, queryset):
@@ -86,14 +88,33 @@ class TicketListView(PortalAccessMixin, ListView):
         return queryset
 
     def get_queryset(self):
-        queryset = self.with_state(self.scoped_queryset())
+        return self.listed(self.with_state(self.scoped_queryset()))
+
+    def listed(self, queryset):
         sort = self.filter_form.value("sort", DEFAULT_SORT)
         return queryset.select_related("status", "type", "address").order_by(*SORTS[sort])
+
+    @cached_property
+    def searched(self):
+        """A customer's searched list read with its counts in one statement
+        (tickets.paging.SearchedList), when that is how it is read; else None. It gets the
+        list without the text search and searches it itself, inside the user's scope."""
+        filtered = self.scoped_queryset(search=False)
+        return searched_list(
+            self.listed(self.with_state(filtered)),
+            counted=filtered,
+            user=self.request.user,
+            text=self.filter_form.value("q", ""),
+            page=self.request.GET.get(self.page_kwarg),
+            page_size=self.paginate_by,
+        )
 
     @cached_property
     def state_counts(self):
         """Open and closed tickets, each counted up to the list's cap (one statement): a
         customer's years of closed tickets are "more than 1,000", not a scan of all of them."""
+        if self.searched is not None:
+            return self.searched.state_counts
         scoped = self.scoped_queryset()
         return capped_counts({"open": scoped.open(), "closed": scoped.closed()})
 
@@ -111,7 +132,7 @@ class TicketListView(PortalAccessMixin, ListView):
         else:
             known = CappedCount(counts[OPEN].limit + 1, counts[OPEN].limit)
         paginator = CappedPaginator(
-            self.merged(queryset) or queryset, page_size, page=number, count=known
+            self.merged(queryset) or self.searched or queryset, page_size, page=number, count=known
         )
         page = paginator.get_page(number)
         return paginator, page, page.object_list, page.has_other_pages()

@@ -26,7 +26,10 @@ Elsewhere (SQLite, the embedded default) the text matches, case-insensitively, a
 the subject or of a message the user may read (`policy.messages_visible`); no index.
 """
 
+import json
 import re
+import threading
+import time
 
 from django.db import connections
 from django.db.models import BooleanField, Expression, F, Q, Subquery
@@ -167,6 +170,68 @@ def text_condition(user, text, *, using, form=JOIN, addresses=None, machines=Non
     if machines is not None:
         condition |= Q(machine_id__in=machines.values("pk"))
     return condition
+
+
+# A customer's search as one statement (`tickets.paging.SearchedList`, PostgreSQL): the pieces
+# of SQL it is assembled from, and the estimate that chooses between its two forms.
+FOUND = "search_found"  # the statement's CTE: the ids of the customer's matching documents
+
+
+def customer_documents(text, address_ids):
+    """(sql, params): the ids of the tickets at `address_ids` whose public document matches
+    `text`, read by one scan of the index keyed by the addresses and the words."""
+    sql = (
+        f"SELECT doc.ticket_id FROM {DOCUMENTS_TABLE} AS doc "  # noqa: S608 (constants only)
+        f"WHERE ARRAY[doc.address_id] && %s::bigint[] "
+        f"AND doc.public_document @@ websearch_to_tsquery('{SEARCH_CONFIG}', %s)"
+    )
+    return sql, [sorted(address_ids), text]
+
+
+def customer_document_matches(ticket_sql, text, address_ids):
+    """(sql, params): true when the public document of the ticket `ticket_sql` (a column)
+    matches `text`, read by primary key for that one ticket (`OFFSET 0` keeps it so: the
+    planner may not turn it into a scan of every match)."""
+    documents, params = customer_documents(text, address_ids)
+    return f"EXISTS ({documents} AND doc.ticket_id = {ticket_sql} OFFSET 0)", params
+
+
+ESTIMATE_SECONDS = 300
+_estimates = {}  # (database alias, text, address ids) -> (valid until, (matches, documents))
+_estimates_lock = threading.Lock()
+
+
+def estimated_customer_matches(text, address_ids, using):
+    """(matches, documents): the planner's estimates of the documents at `address_ids` that
+    match `text` and of all documents there (PostgreSQL; from the statistics of the documents'
+    index expressions, close to the truth for rare and common words alike). Kept
+    ESTIMATE_SECONDS per text and addresses: they only choose a plan, never what is found."""
+    addresses = tuple(sorted(address_ids))
+    key, now = (using, text, addresses), time.monotonic()
+    with _estimates_lock:
+        cached = _estimates.get(key)
+    if cached and cached[0] > now:
+        return cached[1]
+    documents, params = customer_documents(text, addresses)
+    # The matches as an InitPlan of the scan of all the customer's documents: two estimates
+    # in one plan that is never parallel (a UNION ALL could be, with rows per worker).
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"EXPLAIN (FORMAT JSON) SELECT (SELECT COUNT(*) FROM ({documents}) AS matching) "  # noqa: S608 (constants only)
+            f"FROM {DOCUMENTS_TABLE} AS doc WHERE ARRAY[doc.address_id] && %s::bigint[]",
+            [*params, list(addresses)],
+        )
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):  # Django has psycopg return json as text
+        plan = json.loads(plan)
+    everything = plan[0]["Plan"]
+    (count,) = (node for node in everything["Plans"] if node["Parent Relationship"] == "InitPlan")
+    estimate = (count["Plans"][0]["Plan Rows"], everything["Plan Rows"])
+    with _estimates_lock:
+        if len(_estimates) > 1000:
+            _estimates.clear()
+        _estimates[key] = (now + ESTIMATE_SECONDS, estimate)
+    return estimate
 
 
 def search_tickets(queryset, user, text):
