@@ -65,10 +65,17 @@ def _activity(user, tickets, limit):
         .select_related("ticket", "author")
         .order_by("-created_at", "-pk")[:limit]
     )
-    events = (
+    # The newest events are chosen first and only they are joined to their ticket and actor
+    # (joined before the LIMIT, PostgreSQL hashed every user to keep ten rows).
+    newest = (
         TicketEvent.objects.filter(ticket__in=tickets, kind__in=TicketEvent.PUBLIC_KINDS)
+        .order_by("-created_at", "-pk")
+        .values("pk")[:limit]
+    )
+    events = (
+        TicketEvent.objects.filter(pk__in=newest)
         .select_related("ticket", "actor")
-        .order_by("-created_at", "-pk")[:limit]
+        .order_by("-created_at", "-pk")
     )
     items = [{"kind": "message", "when": m.created_at, "message": m} for m in replies]
     items += [{"kind": "event", "when": e.created_at, "event": e} for e in events]
