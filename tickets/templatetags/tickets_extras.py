@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.timesince import timesince
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext
 
@@ -220,5 +221,30 @@ def pagination(context, small=False):
         '<nav aria-label="{}"><ul class="pagination flex-wrap{}">{}</ul></nav>',
         gettext("Pages"),
         " pagination-sm" if small else "",
+        mark_safe("".join(items)),  # noqa: S308 - each item went through format_html
+    )
+
+
+@register.simple_tag
+def ticket_list_group(tickets):
+    """A short list of tickets (the dashboard's): number and subject linked, status badge,
+    address, type and how long ago it was updated."""
+    items = [
+        format_html(
+            '<li class="list-group-item px-0"><div class="d-flex justify-content-between gap-2">'
+            '<a class="fw-semibold text-truncate" href="{}">#{} {}</a>{}</div>'
+            '<div class="small text-body-secondary">{} · {} · {}</div></li>',
+            reverse("portal:ticket-detail", args=[ticket.number]),
+            ticket.number,
+            ticket.subject,
+            status_badge(ticket.status),
+            ticket.address,
+            ticket.type,
+            gettext("updated %(when)s ago") % {"when": timesince(ticket.updated_at)},
+        )
+        for ticket in tickets
+    ]
+    return format_html(
+        '<ul class="list-group list-group-flush">{}</ul>',
         mark_safe("".join(items)),  # noqa: S308 - each item went through format_html
     )
