@@ -96,7 +96,7 @@ def recipient_choices(user):
     choices to show."""
     lists = desk_choices(user)
     teams = {f"team:{team.pk}": team for team in lists.forward_teams}
-    people = {f"user:{person.pk}": person for person in lists.people if person.forwardable}
+    people = {f"user:{person.pk}": person for person in lists.forward_people}
     grouped = []
     if teams:
         grouped.append((_("Teams"), [(key, str(team)) for key, team in teams.items()]))
@@ -460,7 +460,7 @@ class TicketTypeForm(forms.Form):
         self.fields["type"].queryset = policy.ticket_types_assignable(
             TicketType.objects.all(), user
         )
-        offer_choices(self.fields["type"], self.fields["type"].queryset)
+        self.types = offer_choices(self.fields["type"], self.fields["type"].queryset)
         self.fields["type"].widget.attrs["class"] = "form-select"
         self.initial.setdefault("type", ticket.type_id)
 

@@ -8,12 +8,12 @@ every POST asks the policy before the form (refused: 403, nothing saved) and wri
 """
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -35,6 +35,7 @@ from .choices import desk_choices
 from .models import SavedFilter
 from .search import search_tickets
 from .services import saved_filter_delete, saved_filter_save
+from .templatetags.desk_extras import desk_url
 
 # Joined into the ticket queries; the responsible team and user are loaded by
 # `tickets.related.load_people` instead (every joined table multiplies planning time).
@@ -42,7 +43,7 @@ TICKET_RELATED = ("status", "type", "address", "machine")
 
 
 def queue_url(query=""):
-    url = reverse("desk:queue")
+    url = desk_url("desk:queue")
     return f"{url}?{query}" if query else url
 
 
@@ -354,27 +355,30 @@ class DeskTicketMixin:
     """The ticket (through the user's scope) and everything its workspace shows."""
 
     template_name = "desk/ticket_detail.html"
+    # Actions load the ticket's people with the ticket; the workspace page fills them from
+    # what it reads anyway (`_fill_people`).
+    people_with_ticket = True
+    ticket_related = (*TICKET_RELATED, "address__parent", "contact_person")
 
     def get_ticket(self):
         if not hasattr(self, "ticket"):
             self.ticket = get_object_or_404(
-                Ticket.objects.visible_to(self.request.user).select_related(
-                    *TICKET_RELATED, "address__parent", "contact_person"
-                ),
+                Ticket.objects.visible_to(self.request.user).select_related(*self.ticket_related),
                 number=self.kwargs["number"],
             )
-            load_people([self.ticket])  # not joined: see tickets.related
+            if self.people_with_ticket:
+                load_people([self.ticket])  # not joined: see tickets.related
         return self.ticket
 
     def get_page_context(self, **bound):
         """The workspace; `bound` replaces a form by its submitted copy (with its errors)."""
         user, ticket = self.request.user, self.get_ticket()
-        conversation = (
+        conversation = list(
             policy.messages_visible(ticket.messages.all(), user)
             .select_related("author")
             .prefetch_related("attachments")
         )
-        history = ticket.events.select_related("actor")
+        history = list(ticket.events.all())  # the actors: `_fill_people`
         other_open = list(
             Ticket.objects.visible_to(user)
             .open()
@@ -437,14 +441,57 @@ class DeskTicketMixin:
         }
         if flags["can_close"] and not context["close_statuses"]:
             context["can_close"] = False
+        self._fill_people(ticket, conversation, history, lists_read=flags["can_forward"])
+        # The workspace page does not join the status and the type (`TicketDetailView`): they
+        # come from the forms' lists when there (else each is read when shown, as before).
+        _fill(ticket, "status", statuses)
+        if context["type_form"] is not None:
+            _fill(ticket, "type", context["type_form"].types)
         return context
+
+    def _fill_people(self, ticket, conversation, history, *, lists_read):
+        """The ticket's creator, responsible user and team and the history's actors, from the
+        people the page has already read (the messages' authors and, with the forward form, the
+        people and teams it offers: desk.choices); whoever is missing in one query, and a team
+        that is not among the forward form's in another (tickets.related.load_people)."""
+        known = {message.author_id: message.author for message in conversation if message.author}
+        teams = None
+        if lists_read:
+            lists = desk_choices(self.request.user)
+            known.update((person.pk, person) for person in lists.forward_people)
+            forward_teams = {team.pk: team for team in lists.forward_teams}
+            if ticket.responsible_team_id in forward_teams:
+                teams = forward_teams
+        wanted = {ticket.created_by_id, ticket.responsible_user_id}
+        wanted.update(event.actor_id for event in history)
+        missing = wanted - known.keys() - {None}
+        if missing:
+            known.update(get_user_model().objects.in_bulk(missing))
+        load_people([ticket], users=known, teams=teams)
+        load_people(history, fields=("actor",), team=False, users=known)
 
 
 OTHER_OPEN_LIMIT = 10
 
 
+def _fill(ticket, field, objects):
+    """Set the foreign key `field` of `ticket` from `objects` if it is among them and not
+    loaded yet."""
+    if ticket._meta.get_field(field).is_cached(ticket):
+        return
+    pk = getattr(ticket, f"{field}_id")
+    for obj in objects:
+        if obj.pk == pk:
+            setattr(ticket, field, obj)
+            return
+
+
 class TicketDetailView(DeskAccessMixin, DeskTicketMixin, DetailView):
     context_object_name = "ticket"
+    # Each joined table multiplies the main query's planning time (tickets.related): the
+    # people, the status and the type come from lists the page reads anyway.
+    people_with_ticket = False
+    ticket_related = ("address", "machine", "address__parent", "contact_person")
 
     def get_object(self, queryset=None):
         return self.get_ticket()

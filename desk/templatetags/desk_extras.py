@@ -5,14 +5,16 @@ import html
 
 from django import template
 from django.conf import settings
-from django.urls import reverse
+from django.template.defaultfilters import filesizeformat
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import dateformat, formats
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape, format_html, strip_spaces_between_tags
 from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 from django.utils.timezone import get_current_timezone, is_naive
 from django.utils.translation import gettext as _
 
-from tickets.models import Priority
+from tickets.models import Message, Priority, TicketEvent
 from tickets.templatetags.tickets_extras import status_badge
 
 register = template.Library()
@@ -128,15 +130,15 @@ def queue_rows(context, tickets, selectable):
     return QueueRows(context, selectable).render(tickets)
 
 
-class QueueRows:
-    def __init__(self, context, selectable):
+class PageWriter:
+    """What every Python-written part of a desk page shares: the context's time zone, date
+    formats and number localisation, looked up once, and the writing of those values exactly
+    as the template filters write them."""
+
+    def __init__(self, context):
         self.viewer = context.get("user")
         self.use_tz = settings.USE_TZ if context.use_tz is None else context.use_tz
         self.use_l10n = context.use_l10n
-        url = reverse("desk:ticket-detail", args=[_NUMBER_PLACEHOLDER])
-        head, tail = url.rsplit(str(_NUMBER_PLACEHOLDER), 1)
-        self.url_head, self.url_tail = _escape(head), _escape(tail)
-        self.select_label = _("Select ticket %(number)s") if selectable else None
         self.timezone = get_current_timezone() if self.use_tz else None
         self.date_format = _date_formatter(
             formats.get_format("SHORT_DATE_FORMAT", use_l10n=self.use_l10n)
@@ -147,17 +149,6 @@ class QueueRows:
         # Numbers are written as the template writes them (localized: grouped only where the
         # settings ask for it); when that is plain str(), skip the call per number.
         self.plain_numbers = formats.localize(1234567, use_l10n=self.use_l10n) == "1234567"
-        self.cells = {}
-
-    def render(self, tickets):
-        return mark_safe("\n".join(self.row(ticket) for ticket in tickets))  # noqa: S308
-
-    def cached(self, key, make):
-        try:
-            return self.cells[key]
-        except KeyError:
-            value = self.cells[key] = make()
-            return value
 
     def number(self, value):
         return str(value) if self.plain_numbers else _escape(formats.localize(value, self.use_l10n))
@@ -169,6 +160,26 @@ class QueueRows:
         if self.timezone is not None and not is_naive(value):
             value = value.astimezone(self.timezone)  # template_localtime, zone looked up once
         return f'<time datetime="{_escape(value.isoformat())}">{_escape(date_format(value))}</time>'
+
+
+class QueueRows(PageWriter):
+    def __init__(self, context, selectable):
+        super().__init__(context)
+        url = reverse("desk:ticket-detail", args=[_NUMBER_PLACEHOLDER])
+        head, tail = url.rsplit(str(_NUMBER_PLACEHOLDER), 1)
+        self.url_head, self.url_tail = _escape(head), _escape(tail)
+        self.select_label = _("Select ticket %(number)s") if selectable else None
+        self.cells = {}
+
+    def render(self, tickets):
+        return mark_safe("\n".join(self.row(ticket) for ticket in tickets))  # noqa: S308
+
+    def cached(self, key, make):
+        try:
+            return self.cells[key]
+        except KeyError:
+            value = self.cells[key] = make()
+            return value
 
     def row(self, ticket):
         number = self.number(ticket.number)
@@ -215,3 +226,183 @@ class QueueRows:
             "</tr>",
         ]
         return "".join(cells)
+
+
+# ---------------------------------------------------------------------------------------------
+# Links to a ticket's pages: the URL pattern reversed once per process (per URL conf and script
+# prefix), then filled with the numbers. A workspace links to a dozen of them.
+
+
+@functools.lru_cache(maxsize=64)
+def _url_pieces(name, arity, urlconf, prefix):
+    args = [_NUMBER_PLACEHOLDER + index for index in range(arity)]
+    rest = reverse(name, args=args, urlconf=urlconf)
+    pieces = []
+    for arg in args:
+        head, rest = rest.split(str(arg), 1)
+        pieces.append(head)
+    return (*pieces, rest)
+
+
+def desk_url(name, *numbers):
+    """`reverse(name, args=numbers)` for integer arguments (ticket numbers, primary keys)."""
+    pieces = _url_pieces(
+        name, len(numbers), get_urlconf() or settings.ROOT_URLCONF, get_script_prefix()
+    )
+    parts = [pieces[0]]
+    for number, piece in zip(numbers, pieces[1:], strict=True):
+        parts += [str(int(number)), piece]
+    return "".join(parts)
+
+
+register.simple_tag(desk_url, name="desk_url")
+
+
+# ---------------------------------------------------------------------------------------------
+# The workspace's conversation, history and the address's other open tickets, written in Python
+# like the queue's rows: a template include per message and per event, with its translations and
+# date filters, grew with the ticket. The markup is the templates' (tests/desk/test_workspace_
+# writers.py compares them); every value from a user is escaped.
+
+_NOTE, _DESCRIPTION = Message.Kind.INTERNAL_NOTE, Message.Kind.DESCRIPTION
+
+
+@register.simple_tag(takes_context=True)
+def conversation_messages(context, messages, ticket):
+    """Every message of `messages` as an `<article>` (attachments linked through `ticket`)."""
+    return Conversation(context, ticket).render(messages)
+
+
+class Conversation(PageWriter):
+    def __init__(self, context, ticket):
+        super().__init__(context)
+        self.ticket_number = ticket.number
+        self.system = _escape(_("System"))
+        self.note_label = _("Internal note by %(author)s")
+        self.customer_label = _("Message from the customer %(author)s")
+        self.staff_label = _("Reply to the customer by %(author)s")
+        self.note_banner = (
+            '<div class="desk-internal-label"><i class="bi bi-eye-slash-fill" aria-hidden="true">'
+            "</i> " + _("Internal note — not visible to the customer") + "</div>"
+        )
+        badge = '<span class="badge text-bg-light border ms-1">{}</span>'
+        self.customer_badge = badge.format(_("Customer"))
+        self.visible_badge = badge.format(_("Visible to the customer"))
+        self.description = "<span> · " + _("Description") + "</span>"
+
+    def render(self, messages):
+        # The template wrote each message inside {% spaceless %}: the same for values that are
+        # only whitespace between two tags.
+        return mark_safe(  # noqa: S308 - every value escaped
+            strip_spaces_between_tags("".join(self.message(message) for message in messages))
+        )
+
+    def message(self, message):
+        author, kind = message.author, message.kind
+        name = self.system if author is None else _escape(author)
+        external = author is not None and author.is_external
+        if kind == _NOTE:
+            css, label = "internal", self.note_label
+        elif external:
+            css, label = "customer", self.customer_label
+        else:
+            css, label = "staff", self.staff_label
+        parts = [
+            f'<article class="desk-message desk-message-{css}" '
+            f'id="message-{self.number(message.pk)}" aria-label="{label % {"author": name}}">',
+            self.note_banner if kind == _NOTE else "",
+            f'<div class="desk-message-meta mb-1"><strong>{name}</strong>',
+            self.customer_badge if external else self.visible_badge if kind != _NOTE else "",
+            "<span> · </span>",
+            self.time(message.created_at, self.datetime_format),
+            self.description if kind == _DESCRIPTION else "",
+            f'</div><div class="desk-message-body">{_escape(message.body)}</div>',
+        ]
+        attachments = message.attachments.all()
+        if attachments:
+            parts.append('<ul class="list-unstyled desk-message-meta mt-2 mb-0">')
+            for attachment in attachments:
+                url = desk_url("desk:attachment-download", self.ticket_number, attachment.pk)
+                url = _escape(url)
+                parts.append(
+                    f'<li><a href="{url}" download><i class="bi bi-paperclip" aria-hidden="true">'
+                    f"</i> {_escape(attachment.original_name)}</a>"
+                    f'<span class="ms-1">({_escape(filesizeformat(attachment.size))})</span></li>'
+                )
+            parts.append("</ul>")
+        parts.append("</article>")
+        return "".join(parts)
+
+
+@register.simple_tag(takes_context=True)
+def history_items(context, events):
+    """Every event of `events` as a timeline `<li>`: what happened, when, by whom."""
+    return History(context).render(events)
+
+
+_EventKind = TicketEvent.Kind
+
+
+class History(PageWriter):
+    def __init__(self, context):
+        super().__init__(context)
+        self.internal = ' · <span class="desk-internal-tag">' + _("internal") + "</span>"
+
+    def render(self, events):
+        return mark_safe("".join(self.event(event) for event in events))  # noqa: S308
+
+    def event(self, event):
+        actor = f" · {_escape(event.actor)}" if event.actor is not None else ""
+        return (
+            f'<li class="desk-timeline-item desk-event-{_escape(event.kind)}">'
+            f"<div>{event_text(event)}</div>"
+            '<div class="text-body-secondary">'
+            f"{self.time(event.created_at, self.datetime_format)}{actor}"
+            f"{'' if event.is_public else self.internal}</div></li>"
+        )
+
+
+def event_text(event):
+    """What happened, in the viewer's language (desk/partials/event_text.html before)."""
+    kind, old, new = event.kind, event.old_value, event.new_value
+    if kind == _EventKind.CREATED:
+        text = _("Ticket filed")  # translations are written as they are, like {% translate %}
+        return f"{text} ({_escape(new)})" if new else text
+    if kind == _EventKind.STATUS_CHANGED:
+        return _("Status changed from “%(old)s” to “%(new)s”") % _values(old, new)
+    if kind == _EventKind.CLOSED:
+        return _("Ticket closed")
+    if kind == _EventKind.REOPENED:
+        return _("Ticket reopened")
+    if kind == _EventKind.TAKEN:
+        if old:
+            return _("Taken by %(new)s (was %(old)s)") % _values(old, new)
+        return _("Taken by %(new)s") % _values(old, new)
+    if kind == _EventKind.FORWARDED:
+        return _("Forwarded from %(old)s to %(new)s") % _values(old or "—", new)
+    if kind == _EventKind.TYPE_CHANGED:
+        return _("Type changed from “%(old)s” to “%(new)s”") % _values(old, new)
+    if kind == _EventKind.PRIORITY_CHANGED:
+        return _("Priority changed from “%(old)s” to “%(new)s”") % _values(
+            priority_label(old), priority_label(new)
+        )
+    return _escape(capfirst(event.get_kind_display()))
+
+
+def _values(old, new):
+    return {"old": _escape(old), "new": _escape(new)}
+
+
+@register.simple_tag(takes_context=True)
+def other_open_tickets(context, tickets):
+    """The `<li>` of each ticket: its number and subject linked, and its status."""
+    writer = PageWriter(context)
+    return mark_safe(  # noqa: S308 - every value escaped
+        "".join(
+            '<li class="d-flex justify-content-between gap-2 mb-1"><a class="text-truncate" '
+            f'href="{_escape(desk_url("desk:ticket-detail", ticket.number))}">'
+            f"#{writer.number(ticket.number)} {_escape(ticket.subject)}</a>"
+            f"{status_badge(ticket.status)}</li>"
+            for ticket in tickets
+        )
+    )

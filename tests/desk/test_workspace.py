@@ -463,7 +463,7 @@ def test_workspace_query_count_does_not_grow_with_rows(
         response = client.get(url("ticket-detail", ticket))
     assert len(response.context["conversation"]) == 21
     assert len(response.context["history"]) == 21
-    assert len(small) <= 20, [query["sql"] for query in small.captured_queries]
+    assert len(small) <= 12, [query["sql"] for query in small.captured_queries]
 
 
 def test_customer_details_follow_the_readers_rights(client, world, file_ticket):
