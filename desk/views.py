@@ -28,6 +28,7 @@ from tickets.action_views import TicketActionMixin
 from tickets.downloads import AttachmentDownload
 from tickets.forms import CappedPaginator, add_service_errors
 from tickets.models import Ticket, TicketStatus
+from tickets.paging import ChosenFirstList
 from tickets.related import load_people
 
 from . import forms, queues
@@ -119,7 +120,10 @@ class QueueView(DeskAccessMixin, ListView):
         number = self.request.GET.get(self.page_kwarg)
         form = self.filter_form
         known = self.queue_counts["rows" if form.is_filtered() else self.queue]
-        paginator = CappedPaginator(queryset, page_size, page=number, count=known)
+        # Without a search the page's rows are chosen before they are joined
+        # (tickets.paging.ChosenFirstList); a search's conditions would run twice.
+        rows = queryset if form.value("q", "") else ChosenFirstList(queryset)
+        paginator = CappedPaginator(rows, page_size, page=number, count=known)
         page = paginator.get_page(number)
         lists = desk_choices(self.request.user)  # every responsible user is among its people
         page.object_list = load_people(

@@ -259,15 +259,17 @@ class Ticket(models.Model):
                 condition=models.Q(closed_at__isnull=True),
                 name="ticket_open_addr_upd_id_idx",
             ),
+            # With the id, as the queues sort (`-updated_at`, `-id`): a page is then read from
+            # the index in order and the LIMIT stops the scan.
             models.Index(
-                fields=["responsible_user", "-updated_at"],
+                fields=["responsible_user", "-updated_at", "-id"],
                 condition=models.Q(closed_at__isnull=True),
-                name="ticket_open_user_updated_idx",
+                name="ticket_open_user_upd_id_idx",
             ),
             models.Index(
-                fields=["responsible_team", "-updated_at"],
+                fields=["responsible_team", "-updated_at", "-id"],
                 condition=models.Q(closed_at__isnull=True, responsible_user__isnull=True),
-                name="ticket_open_team_updated_idx",
+                name="ticket_open_team_upd_id_idx",
             ),
             models.Index(
                 fields=["-updated_at"],

@@ -260,3 +260,30 @@ class SearchedList:
             f"WHERE {check} ORDER BY {order} LIMIT %s OFFSET %s",
             (*params, *check_params, page.stop - page.start, page.start),
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# A page whose rows are chosen before they are joined.
+
+
+class ChosenFirstList:
+    """A sliceable stand-in for an ordered `queryset` (with its select_related) for the
+    paginator: a slice is one statement that chooses the page's ids in a subquery of its own
+    (ordered and limited: PostgreSQL can read them from an index alone) and joins and returns
+    only those rows, in the queryset's order. Joined before the LIMIT, PostgreSQL preferred
+    walking every open ticket by recency for the desk's "My tickets" (6,900 rows read for a
+    page of 50 at 1,000,000 tickets). The outer statement applies `queryset`'s conditions again,
+    so a row outside it is never returned."""
+
+    ordered = True  # the paginator checks that pages are stable
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+
+    def __getitem__(self, item):
+        if not isinstance(item, slice) or item.step not in (None, 1):
+            raise TypeError("ChosenFirstList supports plain slices only")
+        return list(self.queryset.filter(pk__in=self.queryset.values("pk")[item]))
+
+    def count(self):
+        return self.queryset.count()
