@@ -250,6 +250,14 @@ def plan_nodes(node):
         yield from plan_nodes(child)
 
 
+def reads_only(sql):
+    """A SELECT, or a WITH … SELECT without a data-modifying part (EXPLAIN ANALYZE runs it)."""
+    head = sql.lstrip().upper()
+    if head.startswith("SELECT"):
+        return True
+    return head.startswith("WITH") and not re.search(r"\b(INSERT|UPDATE|DELETE|MERGE)\b", head)
+
+
 def explain(sql):
     """EXPLAIN ANALYZE one SELECT: its time, the sequential scans of big tables, the plan."""
     from django.db import connection, transaction
@@ -323,9 +331,7 @@ def count_queries(targets):
         entry = {"status": status, "queries": len(statements), "explained": []}
         if status in (200, 302):
             for sql in statements:
-                if sql.lstrip().upper().startswith("SELECT") and any(
-                    table in sql for table in BIG_TABLES
-                ):
+                if reads_only(sql) and any(table in sql for table in BIG_TABLES):
                     entry["explained"].append({"sql": sql, **explain(sql)})
             timed = [e for e in entry["explained"] if "ms" in e]
             entry["sql_ms_sum"] = round(sum(e["ms"] for e in timed), 2)
