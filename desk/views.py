@@ -29,7 +29,7 @@ from tickets.downloads import AttachmentDownload
 from tickets.forms import CappedPaginator, add_service_errors
 from tickets.models import Ticket, TicketStatus
 from tickets.paging import ChosenFirstList
-from tickets.related import load_people
+from tickets.related import fill, load_people
 
 from . import forms, queues
 from .choices import desk_choices
@@ -134,13 +134,8 @@ class QueueView(DeskAccessMixin, ListView):
         )
         # The rows' statuses and types from the filter form's lists (every status and type,
         # not narrowed by the user) instead of two more joins; one added since is read as usual.
-        statuses = {status.pk: status for status in lists.statuses}
-        types = {ticket_type.pk: ticket_type for ticket_type in lists.types}
-        for ticket in page.object_list:
-            if ticket.status_id in statuses:
-                ticket.status = statuses[ticket.status_id]
-            if ticket.type_id in types:
-                ticket.type = types[ticket.type_id]
+        fill(page.object_list, "status", {status.pk: status for status in lists.statuses})
+        fill(page.object_list, "type", {ticket_type.pk: ticket_type for ticket_type in lists.types})
         return paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs):
@@ -448,9 +443,9 @@ class DeskTicketMixin:
         self._fill_people(ticket, conversation, history, lists_read=flags["can_forward"])
         # The workspace page does not join the status and the type (`TicketDetailView`): they
         # come from the forms' lists when there (else each is read when shown, as before).
-        _fill(ticket, "status", statuses)
+        fill([ticket], "status", {status.pk: status for status in statuses})
         if context["type_form"] is not None:
-            _fill(ticket, "type", context["type_form"].types)
+            fill([ticket], "type", {kind.pk: kind for kind in context["type_form"].types})
         return context
 
     def _fill_people(self, ticket, conversation, history, *, lists_read):
@@ -476,18 +471,6 @@ class DeskTicketMixin:
 
 
 OTHER_OPEN_LIMIT = 10
-
-
-def _fill(ticket, field, objects):
-    """Set the foreign key `field` of `ticket` from `objects` if it is among them and not
-    loaded yet."""
-    if ticket._meta.get_field(field).is_cached(ticket):
-        return
-    pk = getattr(ticket, f"{field}_id")
-    for obj in objects:
-        if obj.pk == pk:
-            setattr(ticket, field, obj)
-            return
 
 
 class TicketDetailView(DeskAccessMixin, DeskTicketMixin, DetailView):

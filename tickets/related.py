@@ -27,15 +27,17 @@ def load_people(tickets, *, fields=PEOPLE, team=True, teams=None, users=None):
     if team and teams is None:
         team_ids = {t.responsible_team_id for t in tickets} - {None}
         teams = Team.objects.in_bulk(team_ids) if team_ids else {}
-    for ticket in tickets:
-        for field in fields:
-            _fill(ticket, field, users)
-        if team:
-            _fill(ticket, "responsible_team", teams)
+    for field in fields:
+        fill(tickets, field, users)
+    if team:
+        fill(tickets, "responsible_team", teams)
     return tickets
 
 
-def _fill(ticket, field, loaded):
-    pk = getattr(ticket, f"{field}_id")
-    if pk is None or pk in loaded:  # a foreign key always finds its row; never clear an id
-        setattr(ticket, field, loaded.get(pk))
+def fill(objects, field, loaded):
+    """Set the foreign key `field` of each of `objects` from `loaded` (pk -> object), the rows
+    a page has read anyway; a key not among them is left to load when used."""
+    for obj in objects:
+        pk = getattr(obj, f"{field}_id")
+        if pk is None or pk in loaded:  # a foreign key always finds its row; never clear an id
+            setattr(obj, field, loaded.get(pk))

@@ -93,11 +93,10 @@ def _responsible(ticket, viewer):
 # ---------------------------------------------------------------------------------------------
 # The queue's rows, written in Python: the template took ~20 ms for a page of 50 rows (about
 # 1,300 nodes, a translation, two URL reversals and four date filters per row). Here the
-# translations, the ticket URL's pattern and the date formats are looked up once per page, and
-# cells that repeat across rows (status, priority, type, responsible) are written once each.
-# The markup is the template's (tests/desk/test_queue_rows.py compares the two).
-
-_NUMBER_PLACEHOLDER = 918273645  # stands for the ticket number in the reversed URL
+# translations and the date formats are looked up once per page, the ticket URL's pattern once
+# per process (`desk_url`), and cells that repeat across rows (status, priority, type,
+# responsible) are written once each. The markup is the template's (tests/desk/
+# test_queue_rows.py compares the two).
 
 
 def _escape(text):
@@ -165,9 +164,6 @@ class PageWriter:
 class QueueRows(PageWriter):
     def __init__(self, context, selectable):
         super().__init__(context)
-        url = reverse("desk:ticket-detail", args=[_NUMBER_PLACEHOLDER])
-        head, tail = url.rsplit(str(_NUMBER_PLACEHOLDER), 1)
-        self.url_head, self.url_tail = _escape(head), _escape(tail)
         self.select_label = _("Select ticket %(number)s") if selectable else None
         self.cells = {}
 
@@ -183,7 +179,7 @@ class QueueRows(PageWriter):
 
     def row(self, ticket):
         number = self.number(ticket.number)
-        url = f"{self.url_head}{ticket.number}{self.url_tail}"
+        url = _escape(desk_url("desk:ticket-detail", ticket.number))
         priority = ticket.priority
         address = ticket.address
         cells = [f'<tr class="desk-row-{_escape(priority)}">']
@@ -231,6 +227,9 @@ class QueueRows(PageWriter):
 # ---------------------------------------------------------------------------------------------
 # Links to a ticket's pages: the URL pattern reversed once per process (per URL conf and script
 # prefix), then filled with the numbers. A workspace links to a dozen of them.
+
+
+_NUMBER_PLACEHOLDER = 918273645  # stands for a number in the reversed URL
 
 
 @functools.lru_cache(maxsize=64)
