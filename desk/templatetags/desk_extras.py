@@ -1,19 +1,13 @@
 """Display helpers for desk templates (no access decisions here)."""
 
-import functools
-import html
-
 from django import template
-from django.conf import settings
 from django.template.defaultfilters import filesizeformat
-from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils import dateformat, formats
 from django.utils.html import conditional_escape, format_html, strip_spaces_between_tags
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
-from django.utils.timezone import get_current_timezone, is_naive
 from django.utils.translation import gettext as _
 
+from portal.writers import PageWriter, escape, number_url
 from tickets.models import Message, Priority, TicketEvent
 from tickets.templatetags.tickets_extras import status_badge
 
@@ -99,66 +93,10 @@ def _responsible(ticket, viewer):
 # test_queue_rows.py compares the two).
 
 
-def _escape(text):
-    """django.utils.html.escape without its lazy-string wrapper (the same five entities)."""
-    return html.escape(str(text))
-
-
-@functools.lru_cache(maxsize=64)
-def _date_formatter(format_string):
-    """`format_string` (Django's date format syntax) parsed once: a function writing a datetime
-    as `django.utils.dateformat.format` does, by the same `DateFormat` methods, without parsing
-    the format again for every value."""
-    plan = []
-    for index, piece in enumerate(dateformat.re_formatchars.split(str(format_string))):
-        if index % 2:
-            plan.append((True, piece))
-        elif piece:
-            plan.append((False, dateformat.re_escaped.sub(r"\1", piece)))
-
-    def format_value(value):
-        written = dateformat.DateFormat(value)
-        return "".join(str(getattr(written, piece)()) if spec else piece for spec, piece in plan)
-
-    return format_value
-
-
 @register.simple_tag(takes_context=True)
 def queue_rows(context, tickets, selectable):
     """The `<tr>` of every ticket in `tickets`; `selectable` adds the bulk-selection box."""
     return QueueRows(context, selectable).render(tickets)
-
-
-class PageWriter:
-    """What every Python-written part of a desk page shares: the context's time zone, date
-    formats and number localisation, looked up once, and the writing of those values exactly
-    as the template filters write them."""
-
-    def __init__(self, context):
-        self.viewer = context.get("user")
-        self.use_tz = settings.USE_TZ if context.use_tz is None else context.use_tz
-        self.use_l10n = context.use_l10n
-        self.timezone = get_current_timezone() if self.use_tz else None
-        self.date_format = _date_formatter(
-            formats.get_format("SHORT_DATE_FORMAT", use_l10n=self.use_l10n)
-        )
-        self.datetime_format = _date_formatter(
-            formats.get_format("SHORT_DATETIME_FORMAT", use_l10n=self.use_l10n)
-        )
-        # Numbers are written as the template writes them (localized: grouped only where the
-        # settings ask for it); when that is plain str(), skip the call per number.
-        self.plain_numbers = formats.localize(1234567, use_l10n=self.use_l10n) == "1234567"
-
-    def number(self, value):
-        return str(value) if self.plain_numbers else _escape(formats.localize(value, self.use_l10n))
-
-    def time(self, value, date_format):
-        """`<time datetime="{{ value|date:'c' }}">{{ value|date:date_format }}</time>`."""
-        if value is None:
-            return '<time datetime=""></time>'
-        if self.timezone is not None and not is_naive(value):
-            value = value.astimezone(self.timezone)  # template_localtime, zone looked up once
-        return f'<time datetime="{_escape(value.isoformat())}">{_escape(date_format(value))}</time>'
 
 
 class QueueRows(PageWriter):
@@ -179,12 +117,12 @@ class QueueRows(PageWriter):
 
     def row(self, ticket):
         number = self.number(ticket.number)
-        url = _escape(desk_url("desk:ticket-detail", ticket.number))
+        url = escape(desk_url("desk:ticket-detail", ticket.number))
         priority = ticket.priority
         address = ticket.address
-        cells = [f'<tr class="desk-row-{_escape(priority)}">']
+        cells = [f'<tr class="desk-row-{escape(priority)}">']
         if self.select_label is not None:
-            label = _escape(self.select_label % {"number": number})
+            label = escape(self.select_label % {"number": number})
             cells.append(
                 '<td><input class="form-check-input js-select-row" type="checkbox" '
                 f'name="tickets" value="{number}" id="select-{number}" aria-label="{label}"></td>'
@@ -192,7 +130,7 @@ class QueueRows(PageWriter):
         cells += [
             f'<td class="text-nowrap"><a href="{url}">#{number}</a></td>',
             f'<td class="desk-subject"><a class="link-body-emphasis fw-semibold" href="{url}">'
-            f"{_escape(ticket.subject)}</a></td>",
+            f"{escape(ticket.subject)}</a></td>",
             "<td>"
             + self.cached(("status", ticket.status_id), lambda: status_badge(ticket.status))
             + "</td>",
@@ -203,10 +141,10 @@ class QueueRows(PageWriter):
             )
             + "</td>",
             '<td class="small">'
-            + self.cached(("type", ticket.type_id), lambda: _escape(ticket.type))
+            + self.cached(("type", ticket.type_id), lambda: escape(ticket.type))
             + "</td>",
-            f'<td class="small"><span class="text-body-secondary">{_escape(address.number)}</span> '
-            f"{_escape(address.name)}</td>",
+            f'<td class="small"><span class="text-body-secondary">{escape(address.number)}</span> '
+            f"{escape(address.name)}</td>",
             '<td class="small">'
             + self.cached(
                 ("responsible", ticket.responsible_user_id, ticket.responsible_team_id),
@@ -224,36 +162,8 @@ class QueueRows(PageWriter):
         return "".join(cells)
 
 
-# ---------------------------------------------------------------------------------------------
-# Links to a ticket's pages: the URL pattern reversed once per process (per URL conf and script
-# prefix), then filled with the numbers. A workspace links to a dozen of them.
-
-
-_NUMBER_PLACEHOLDER = 918273645  # stands for a number in the reversed URL
-
-
-@functools.lru_cache(maxsize=64)
-def _url_pieces(name, arity, urlconf, prefix):
-    args = [_NUMBER_PLACEHOLDER + index for index in range(arity)]
-    rest = reverse(name, args=args, urlconf=urlconf)
-    pieces = []
-    for arg in args:
-        head, rest = rest.split(str(arg), 1)
-        pieces.append(head)
-    return (*pieces, rest)
-
-
-def desk_url(name, *numbers):
-    """`reverse(name, args=numbers)` for integer arguments (ticket numbers, primary keys)."""
-    pieces = _url_pieces(
-        name, len(numbers), get_urlconf() or settings.ROOT_URLCONF, get_script_prefix()
-    )
-    parts = [pieces[0]]
-    for number, piece in zip(numbers, pieces[1:], strict=True):
-        parts += [str(int(number)), piece]
-    return "".join(parts)
-
-
+# Links to a ticket's pages, from the URL pattern reversed once per process.
+desk_url = number_url  # the desk's name for it (templates: {% desk_url %})
 register.simple_tag(desk_url, name="desk_url")
 
 
@@ -276,7 +186,7 @@ class Conversation(PageWriter):
     def __init__(self, context, ticket):
         super().__init__(context)
         self.ticket_number = ticket.number
-        self.system = _escape(_("System"))
+        self.system = escape(_("System"))
         self.note_label = _("Internal note by %(author)s")
         self.customer_label = _("Message from the customer %(author)s")
         self.staff_label = _("Reply to the customer by %(author)s")
@@ -298,7 +208,7 @@ class Conversation(PageWriter):
 
     def message(self, message):
         author, kind = message.author, message.kind
-        name = self.system if author is None else _escape(author)
+        name = self.system if author is None else escape(author)
         external = author is not None and author.is_external
         if kind == _NOTE:
             css, label = "internal", self.note_label
@@ -315,18 +225,18 @@ class Conversation(PageWriter):
             "<span> · </span>",
             self.time(message.created_at, self.datetime_format),
             self.description if kind == _DESCRIPTION else "",
-            f'</div><div class="desk-message-body">{_escape(message.body)}</div>',
+            f'</div><div class="desk-message-body">{escape(message.body)}</div>',
         ]
         attachments = message.attachments.all()
         if attachments:
             parts.append('<ul class="list-unstyled desk-message-meta mt-2 mb-0">')
             for attachment in attachments:
                 url = desk_url("desk:attachment-download", self.ticket_number, attachment.pk)
-                url = _escape(url)
+                url = escape(url)
                 parts.append(
                     f'<li><a href="{url}" download><i class="bi bi-paperclip" aria-hidden="true">'
-                    f"</i> {_escape(attachment.original_name)}</a>"
-                    f'<span class="ms-1">({_escape(filesizeformat(attachment.size))})</span></li>'
+                    f"</i> {escape(attachment.original_name)}</a>"
+                    f'<span class="ms-1">({escape(filesizeformat(attachment.size))})</span></li>'
                 )
             parts.append("</ul>")
         parts.append("</article>")
@@ -351,9 +261,9 @@ class History(PageWriter):
         return mark_safe("".join(self.event(event) for event in events))  # noqa: S308
 
     def event(self, event):
-        actor = f" · {_escape(event.actor)}" if event.actor is not None else ""
+        actor = f" · {escape(event.actor)}" if event.actor is not None else ""
         return (
-            f'<li class="desk-timeline-item desk-event-{_escape(event.kind)}">'
+            f'<li class="desk-timeline-item desk-event-{escape(event.kind)}">'
             f"<div>{event_text(event)}</div>"
             '<div class="text-body-secondary">'
             f"{self.time(event.created_at, self.datetime_format)}{actor}"
@@ -366,7 +276,7 @@ def event_text(event):
     kind, old, new = event.kind, event.old_value, event.new_value
     if kind == _EventKind.CREATED:
         text = _("Ticket filed")  # translations are written as they are, like {% translate %}
-        return f"{text} ({_escape(new)})" if new else text
+        return f"{text} ({escape(new)})" if new else text
     if kind == _EventKind.STATUS_CHANGED:
         return _("Status changed from “%(old)s” to “%(new)s”") % _values(old, new)
     if kind == _EventKind.CLOSED:
@@ -385,11 +295,11 @@ def event_text(event):
         return _("Priority changed from “%(old)s” to “%(new)s”") % _values(
             priority_label(old), priority_label(new)
         )
-    return _escape(capfirst(event.get_kind_display()))
+    return escape(capfirst(event.get_kind_display()))
 
 
 def _values(old, new):
-    return {"old": _escape(old), "new": _escape(new)}
+    return {"old": escape(old), "new": escape(new)}
 
 
 @register.simple_tag(takes_context=True)
@@ -399,8 +309,8 @@ def other_open_tickets(context, tickets):
     return mark_safe(  # noqa: S308 - every value escaped
         "".join(
             '<li class="d-flex justify-content-between gap-2 mb-1"><a class="text-truncate" '
-            f'href="{_escape(desk_url("desk:ticket-detail", ticket.number))}">'
-            f"#{writer.number(ticket.number)} {_escape(ticket.subject)}</a>"
+            f'href="{escape(desk_url("desk:ticket-detail", ticket.number))}">'
+            f"#{writer.number(ticket.number)} {escape(ticket.subject)}</a>"
             f"{status_badge(ticket.status)}</li>"
             for ticket in tickets
         )

@@ -4,14 +4,12 @@ included templates: an include per cell was a large part of a list's rendering t
 
 from django import forms, template
 from django.template.defaulttags import querystring
-from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
-from django.utils.timezone import template_localtime
 from django.utils.translation import gettext
 
+from portal.writers import PageWriter, number_url
 from tickets.models import Priority
 
 register = template.Library()
@@ -121,24 +119,18 @@ _PORTAL_ROW = (
     '<tr><td class="text-nowrap"><a href="{}">#{}</a></td>'
     '<td><a class="link-body-emphasis" href="{}">{}</a>{}</td>'
     "<td>{}</td><td>{}</td><td>{}</td>"
-    '<td class="text-nowrap"><time datetime="{}">{}</time></td>'
-    '<td class="text-nowrap"><time datetime="{}">{}</time></td></tr>'
+    '<td class="text-nowrap">{}</td><td class="text-nowrap">{}</td></tr>'
 )
 
 
-def _time(value, fmt):
-    """`{{ value|date:'c' }}` and `{{ value|date:fmt }}` as a template writes them."""
-    local = template_localtime(value)
-    return local.isoformat(), date_format(local, fmt)
-
-
-@register.simple_tag
-def portal_ticket_rows(tickets):
+@register.simple_tag(takes_context=True)
+def portal_ticket_rows(context, tickets):
     """The portal ticket list's table rows: number, subject (with a badge for high and urgent
     priority), status, type, address, created and updated."""
+    writer = PageWriter(context)
     rows = []
     for ticket in tickets:
-        url = reverse("portal:ticket-detail", args=[ticket.number])
+        url = number_url("portal:ticket-detail", ticket.number)
         urgent = ticket.priority in (Priority.HIGH, Priority.URGENT)
         rows.append(
             format_html(
@@ -151,8 +143,8 @@ def portal_ticket_rows(tickets):
                 status_badge(ticket.status),
                 ticket.type,
                 ticket.address,
-                *_time(ticket.created_at, "SHORT_DATE_FORMAT"),
-                *_time(ticket.updated_at, "SHORT_DATETIME_FORMAT"),
+                mark_safe(writer.time(ticket.created_at, writer.date_format)),  # noqa: S308
+                mark_safe(writer.time(ticket.updated_at, writer.datetime_format)),  # noqa: S308
             )
         )
     return mark_safe("".join(rows))  # noqa: S308 - each row went through format_html
@@ -234,7 +226,7 @@ def ticket_list_group(tickets):
             '<li class="list-group-item px-0"><div class="d-flex justify-content-between gap-2">'
             '<a class="fw-semibold text-truncate" href="{}">#{} {}</a>{}</div>'
             '<div class="small text-body-secondary">{} · {} · {}</div></li>',
-            reverse("portal:ticket-detail", args=[ticket.number]),
+            number_url("portal:ticket-detail", ticket.number),
             ticket.number,
             ticket.subject,
             status_badge(ticket.status),
