@@ -49,13 +49,36 @@ def can_merge(queryset, address_ids, ordering):
     )
 
 
-class AddressMergedList:
+class PageList:
+    """What the paginator's stand-ins below share: plain slices only, each read by
+    `page(start, stop)`; `count()` is `queryset`'s (the views give the paginator the count)."""
+
+    ordered = True  # the paginator checks that pages are stable
+
+    def __getitem__(self, item):
+        if not isinstance(item, slice) or item.step not in (None, 1):
+            raise TypeError(f"{type(self).__name__} supports plain slices only")
+        start, stop = item.start or 0, item.stop
+        if stop is None or stop <= start:
+            return []
+        return self.page(start, stop)
+
+    def count(self):
+        return self.queryset.count()
+
+
+def rows_in_order(queryset, ids):
+    """The rows of `queryset` with primary keys `ids`, in that order (one query); an id outside
+    `queryset` is left out."""
+    rows = queryset.order_by().in_bulk(ids)
+    return [rows[pk] for pk in ids if pk in rows]
+
+
+class AddressMergedList(PageList):
     """A sliceable stand-in for `queryset` (the user's scope, filtered, ordered by `ordering`,
     with its select_related) for the paginator: a slice is read as the merge of one index
     range per address of `ranges` (the same filters without the scope) and its rows are then
     fetched through `queryset`, in page order. Rows outside `queryset` are never returned."""
-
-    ordered = True  # the paginator checks that pages are stable
 
     def __init__(self, queryset, address_ids, ordering, *, ranges):
         self.queryset = queryset
@@ -63,12 +86,7 @@ class AddressMergedList:
         self.address_ids = sorted(address_ids)
         self.ordering = tuple(ordering)
 
-    def __getitem__(self, item):
-        if not isinstance(item, slice) or item.step not in (None, 1):
-            raise TypeError("AddressMergedList supports plain slices only")
-        start, stop = item.start or 0, item.stop
-        if stop is None or stop <= start:
-            return []
+    def page(self, start, stop):
         columns = MERGEABLE[self.ordering]
         base = self.ranges.order_by().values_list(*columns)
         branches = [
@@ -76,12 +94,7 @@ class AddressMergedList:
             for address_id in self.address_ids
         ]
         merged = branches[0].union(*branches[1:], all=True).order_by(*self.ordering)
-        ids = [row[0] for row in merged[start:stop]]
-        rows = self.queryset.order_by().in_bulk(ids)
-        return [rows[pk] for pk in ids if pk in rows]
-
-    def count(self):
-        return self.queryset.count()
+        return rows_in_order(self.queryset, [row[0] for row in merged[start:stop]])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,7 +143,7 @@ def searched_list(queryset, *, counted, user, text, page=None, page_size=25):
     )
 
 
-class SearchedList:
+class SearchedList(PageList):
     """A sliceable stand-in for a customer's searched ticket list (PostgreSQL), read together
     with its open and closed counts (`state_counts`) in ONE statement: the page's ids with
     both capped counts; then the page's rows by primary key through `queryset`.
@@ -146,8 +159,6 @@ class SearchedList:
 
     The documents only narrow: every id comes out of `queryset` or `counted`, the user's scope,
     and the rows are read through `queryset` again, so a row outside it is never returned."""
-
-    ordered = True  # the paginator checks that pages are stable
 
     def __init__(self, queryset, *, counted, user, text, walk, prefetch):
         self.base = queryset
@@ -167,22 +178,13 @@ class SearchedList:
         limit = list_count_cap()
         return {"open": CappedCount(opened, limit), "closed": CappedCount(closed, limit)}
 
-    def __getitem__(self, item):
-        if not isinstance(item, slice) or item.step not in (None, 1):
-            raise TypeError("SearchedList supports plain slices only")
-        start, stop = item.start or 0, item.stop
-        if stop is None or stop <= start:
-            return []
+    def page(self, start, stop):
         prefetched = self.prefetch
         if start == prefetched.start and stop <= prefetched.stop:
             ids = self._statement()[2][: stop - start]
         else:  # a page other than the one asked for (past the end: the last one)
             ids = self._statement(slice(start, stop), counts=False)[2]
-        rows = self.base.order_by().in_bulk(ids)
-        return [rows[pk] for pk in ids if pk in rows]
-
-    def count(self):
-        return self.queryset.count()
+        return rows_in_order(self.base, ids)
 
     def _statement(self, page=None, *, counts=True):
         """(open, closed, ids of `page`) in one statement (`page`: the prefetched slice)."""
@@ -266,7 +268,7 @@ class SearchedList:
 # A page whose rows are chosen before they are joined.
 
 
-class ChosenFirstList:
+class ChosenFirstList(PageList):
     """A sliceable stand-in for an ordered `queryset` (with its select_related) for the
     paginator: a slice is one statement that chooses the page's ids in a subquery of its own
     (ordered and limited: PostgreSQL can read them from an index alone) and joins and returns
@@ -275,15 +277,8 @@ class ChosenFirstList:
     page of 50 at 1,000,000 tickets). The outer statement applies `queryset`'s conditions again,
     so a row outside it is never returned."""
 
-    ordered = True  # the paginator checks that pages are stable
-
     def __init__(self, queryset):
         self.queryset = queryset
 
-    def __getitem__(self, item):
-        if not isinstance(item, slice) or item.step not in (None, 1):
-            raise TypeError("ChosenFirstList supports plain slices only")
-        return list(self.queryset.filter(pk__in=self.queryset.values("pk")[item]))
-
-    def count(self):
-        return self.queryset.count()
+    def page(self, start, stop):
+        return list(self.queryset.filter(pk__in=self.queryset.values("pk")[start:stop]))
