@@ -22,9 +22,6 @@ minutes per search text, so paging through results costs no extra query.
 Elsewhere (SQLite, the embedded default) every branch is a case-insensitive substring match.
 """
 
-import json
-import threading
-import time
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connections
@@ -42,9 +39,6 @@ MAX_LENGTH = ticket_search.MAX_LENGTH
 # once, and to count 1,001 matches it reads about 1,001 * N / M tickets at about 2 µs each. The
 # two meet at M * M = 250 * N: 15,800 matches at 1,000,000 tickets, 1,600 at 10,000.
 WALK_FACTOR = 250
-ESTIMATE_SECONDS = 300
-_estimates = {}  # (database alias, search text) -> (valid until, estimated matches)
-_estimates_lock = threading.Lock()
 
 
 def documents():
@@ -74,30 +68,18 @@ def _matching(text, using):
 
 def estimated_matches(text, using):
     """(matches, documents): the planner's estimates of the tickets whose documents match `text`
-    and of all tickets (PostgreSQL), kept ESTIMATE_SECONDS per text: they only choose a plan,
-    never what is found."""
-    key, now = (using, text), time.monotonic()
-    with _estimates_lock:
-        cached = _estimates.get(key)
-    if cached and cached[0] > now:
-        return cached[1]
+    and of all tickets (PostgreSQL), kept a few minutes per text
+    (`tickets.search.planner_estimate`): they only choose a plan, never what is found."""
     query = f"websearch_to_tsquery('{SEARCH_CONFIG}', %s)"
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            "EXPLAIN (FORMAT JSON) SELECT 1 FROM desk_search_document AS doc "  # noqa: S608
-            f"WHERE doc.public_document @@ {query} OR doc.internal_document @@ {query} "
-            "UNION ALL SELECT 1 FROM desk_search_document",
-            [text, text],
-        )
-        plan = cursor.fetchone()[0]
-    if isinstance(plan, str):  # Django has psycopg return json as text
-        plan = json.loads(plan)
-    matching, everything = (branch["Plan Rows"] for branch in plan[0]["Plan"]["Plans"])
-    with _estimates_lock:
-        if len(_estimates) > 1000:
-            _estimates.clear()
-        _estimates[key] = (now + ESTIMATE_SECONDS, (matching, everything))
-    return matching, everything
+    return ticket_search.planner_estimate(
+        ("desk", text),
+        using,
+        "SELECT 1 FROM desk_search_document AS doc "  # noqa: S608
+        f"WHERE doc.public_document @@ {query} OR doc.internal_document @@ {query} "
+        "UNION ALL SELECT 1 FROM desk_search_document",
+        [text, text],
+        lambda plan: tuple(branch["Plan Rows"] for branch in plan["Plans"]),
+    )
 
 
 def search_tickets(queryset, user, text, *, few=False):

@@ -197,41 +197,54 @@ def customer_document_matches(ticket_sql, text, address_ids):
 
 
 ESTIMATE_SECONDS = 300
-_estimates = {}  # (database alias, text, address ids) -> (valid until, (matches, documents))
+_estimates = {}  # (database alias, *key) -> (valid until, what `read` took from the plan)
 _estimates_lock = threading.Lock()
 
 
-def estimated_customer_matches(text, address_ids, using):
-    """(matches, documents): the planner's estimates of the documents at `address_ids` that
-    match `text` and of all documents there (PostgreSQL; from the statistics of the documents'
-    index expressions, close to the truth for rare and common words alike). Kept
-    ESTIMATE_SECONDS per text and addresses: they only choose a plan, never what is found."""
-    addresses = tuple(sorted(address_ids))
-    key, now = (using, text, addresses), time.monotonic()
+def planner_estimate(key, using, sql, params, read):
+    """`read(plan)` of PostgreSQL's plan for `sql` (EXPLAIN only: the statement never runs),
+    kept ESTIMATE_SECONDS per `key` (at most 1,000 keys) and database. Estimates only choose
+    how a search is read, never what it finds; the desk's search and a customer's use them."""
+    key, now = (using, *key), time.monotonic()
     with _estimates_lock:
         cached = _estimates.get(key)
     if cached and cached[0] > now:
         return cached[1]
-    documents, params = customer_documents(text, addresses)
-    # The matches as an InitPlan of the scan of all the customer's documents: two estimates
-    # in one plan that is never parallel (a UNION ALL could be, with rows per worker).
     with connections[using].cursor() as cursor:
-        cursor.execute(
-            f"EXPLAIN (FORMAT JSON) SELECT (SELECT COUNT(*) FROM ({documents}) AS matching) "  # noqa: S608 (constants only)
-            f"FROM {DOCUMENTS_TABLE} AS doc WHERE ARRAY[doc.address_id] && %s::bigint[]",
-            [*params, list(addresses)],
-        )
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):  # Django has psycopg return json as text
         plan = json.loads(plan)
-    everything = plan[0]["Plan"]
-    (count,) = (node for node in everything["Plans"] if node["Parent Relationship"] == "InitPlan")
-    estimate = (count["Plans"][0]["Plan Rows"], everything["Plan Rows"])
+    estimate = read(plan[0]["Plan"])
     with _estimates_lock:
         if len(_estimates) > 1000:
             _estimates.clear()
         _estimates[key] = (now + ESTIMATE_SECONDS, estimate)
     return estimate
+
+
+def estimated_customer_matches(text, address_ids, using):
+    """(matches, documents): the planner's estimates of the documents at `address_ids` that
+    match `text` and of all documents there (PostgreSQL; from the statistics of the documents'
+    index expressions, close to the truth for rare and common words alike)."""
+    addresses = tuple(sorted(address_ids))
+    documents, params = customer_documents(text, addresses)
+
+    def read(everything):
+        plans = everything["Plans"]
+        (count,) = (node for node in plans if node["Parent Relationship"] == "InitPlan")
+        return count["Plans"][0]["Plan Rows"], everything["Plan Rows"]
+
+    # The matches as an InitPlan of the scan of all the customer's documents: two estimates
+    # in one plan that is never parallel (a UNION ALL could be, with rows per worker).
+    return planner_estimate(
+        ("customer", text, addresses),
+        using,
+        f"SELECT (SELECT COUNT(*) FROM ({documents}) AS matching) "  # noqa: S608 (constants only)
+        f"FROM {DOCUMENTS_TABLE} AS doc WHERE ARRAY[doc.address_id] && %s::bigint[]",
+        [*params, list(addresses)],
+        read,
+    )
 
 
 def search_tickets(queryset, user, text):
