@@ -186,8 +186,22 @@ def ticket_form_data(page_html, index):
 # Phase 1: in-process query counts and EXPLAIN.
 
 
+# What run.sh exports, for the tools that run pages in-process without it (profile_page.py,
+# split_page.py): production settings, the benchmark's hosts and static files, persistent
+# connections.
+IN_PROCESS_ENV = {
+    "DJANGO_SETTINGS_MODULE": "portal.settings.production",
+    "DJANGO_SECRET_KEY": "bench-not-secret-0123456789abcdefghijklmnopqrstuvwxyz",
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
+    "DJANGO_SECURE_SSL_REDIRECT": "false",
+    "DJANGO_STATIC_ROOT": "/tmp/portal-bench-static",  # noqa: S108 - run.sh's
+    "DATABASE_CONN_MAX_AGE": "600",
+}
+
+
 def setup_django():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.production")
+    for name, value in IN_PROCESS_ENV.items():
+        os.environ.setdefault(name, value)
     import django
 
     django.setup()

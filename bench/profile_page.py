@@ -13,7 +13,6 @@ The page names are bench.py's; `portal_file_post` is not profiled here (it write
 
 import argparse
 import cProfile
-import os
 import pstats
 import sys
 import time
@@ -22,13 +21,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.production")
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-not-secret-0123456789abcdefghijklmnopqrstuvwxyz")
-os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,testserver")
-os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
-os.environ.setdefault("DJANGO_STATIC_ROOT", "/tmp/portal-bench-static")  # noqa: S108 - run.sh's
-os.environ.setdefault("DATABASE_CONN_MAX_AGE", "600")
 
 
 def main():

@@ -17,7 +17,6 @@ machine compare CPU and the fastest run, and run twice.
 """
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -25,13 +24,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.production")
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-not-secret-0123456789abcdefghijklmnopqrstuvwxyz")
-os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,testserver")
-os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
-os.environ.setdefault("DJANGO_STATIC_ROOT", "/tmp/portal-bench-static")  # noqa: S108 - run.sh's
-os.environ.setdefault("DATABASE_CONN_MAX_AGE", "600")
 
 TOTALS = {"sql": 0.0, "compile": 0.0, "fetch": 0.0, "templates": 0.0, "lazy": 0.0}
 DEPTH = {"compile": 0, "fetch": 0, "templates": 0}
