@@ -166,15 +166,9 @@ class UserAdmin(TransparencyAdminMixin, NarrowedAutocompleteMixin, auth_admin.Us
         STATUS,
     )
     readonly_fields = ("last_login", "date_joined")
+    # Every access relation (the check box aside) and the roles.
     autocomplete_fields = (
-        "address",
-        "read_addresses",
-        "write_addresses",
-        "contact_person",
-        "responsible_teams",
-        "responsible_users",
-        "ticket_types",
-        "allowed_statuses",
+        *(name for name in EXTERNAL_ACCESS_FIELDS if name != "restrict_status"),
         "groups",
     )
     filter_horizontal = ()
