@@ -35,6 +35,21 @@ def test_desk_users_agrees_with_can_use_desk(everyone):
         assert (fresh in in_queryset) == bool(policy.can_use_desk(fresh)), fresh
 
 
+def test_desk_users_follows_rights_given_and_taken_after_its_statement_was_compiled():
+    """`desk_users` compiles its condition once per process; who holds the rights is still
+    read by every query: a user given both desk rights directly is in, and out again when one
+    is taken away."""
+    user = UserFactory()
+    desk = Permission.objects.get(content_type__app_label="tickets", codename="use_desk")
+    read = Permission.objects.get(content_type__app_label="tickets", codename="view_ticket")
+    assert not policy.desk_users(User.objects.filter(pk=user.pk)).exists()  # compiled now
+
+    user.user_permissions.add(desk, read)
+    assert policy.desk_users(User.objects.filter(pk=user.pk)).exists()
+    user.user_permissions.remove(desk)
+    assert not policy.desk_users(User.objects.filter(pk=user.pk)).exists()
+
+
 @pytest.mark.parametrize("actor", PEOPLE)
 def test_forward_recipients_agree_with_can_forward(world, everyone, file_ticket, actor):
     ticket = file_ticket()
