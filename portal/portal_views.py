@@ -7,6 +7,7 @@ from django.views.generic import TemplateView
 from access import policy
 from access.mixins import PortalAccessMixin
 from tickets.models import Message, Ticket, TicketEvent
+from tickets.paging import ChosenFirstList
 
 DASHBOARD_ROWS = 10
 
@@ -65,18 +66,13 @@ def _activity(user, tickets, limit):
         .select_related("ticket", "author")
         .order_by("-created_at", "-pk")[:limit]
     )
-    # The newest events are chosen first and only they are joined to their ticket and actor
-    # (joined before the LIMIT, PostgreSQL hashed every user to keep ten rows).
-    newest = (
+    # The newest events are chosen before they are joined to their ticket and actor (joined
+    # before the LIMIT, PostgreSQL hashed every user to keep ten rows).
+    events = ChosenFirstList(
         TicketEvent.objects.filter(ticket__in=tickets, kind__in=TicketEvent.PUBLIC_KINDS)
-        .order_by("-created_at", "-pk")
-        .values("pk")[:limit]
-    )
-    events = (
-        TicketEvent.objects.filter(pk__in=newest)
         .select_related("ticket", "actor")
         .order_by("-created_at", "-pk")
-    )
+    )[:limit]
     items = [{"kind": "message", "when": m.created_at, "message": m} for m in replies]
     items += [{"kind": "event", "when": e.created_at, "event": e} for e in events]
     items.sort(key=itemgetter("when"), reverse=True)
@@ -84,14 +80,11 @@ def _activity(user, tickets, limit):
 
 
 def first_rows(tickets, count, related=("status", "type", "address")):
-    """The `count` most recently updated of `tickets`, with `related` joined, in one
-    statement: the ids are chosen in a subquery of their own and the rows joined to them.
-    Joined before the LIMIT, PostgreSQL may hash every address to keep a few hundred candidate
-    rows (10 ms instead of 1 ms at 1,000,000 tickets); a query for the ids and another for the
-    rows cost a round trip more."""
-    ids = tickets.order_by("-updated_at", "-pk").values("pk")[:count]
-    rows = tickets.filter(pk__in=ids).select_related(*related)
-    return sorted(rows, key=lambda ticket: (ticket.updated_at, ticket.pk), reverse=True)
+    """The `count` most recently updated of `tickets`, with `related` joined, in one statement
+    whose ids are chosen before the join (tickets.paging.ChosenFirstList). Joined before the
+    LIMIT, PostgreSQL may hash every address to keep a few hundred candidate rows (10 ms
+    instead of 1 ms at 1,000,000 tickets)."""
+    return ChosenFirstList(tickets.select_related(*related).order_by("-updated_at", "-pk"))[:count]
 
 
 class DashboardView(PortalAccessMixin, TemplateView):
