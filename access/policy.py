@@ -90,21 +90,29 @@ _model_backend = ModelBackend()
 # (docs/performance.md). The ORM builds them with a sentinel id in place of the user's; each
 # parameter equal to the sentinel is the user's id.
 _SENTINEL = -2_000_000_017
-_COMPILED = {}
+_COMPILED = {}  # key -> what `make()` made of it; cleared with the permission names
+
+
+def _compiled(key, make):
+    """`make()` (a statement's SQL and parameters), once per process and `key`."""
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _COMPILED[key] = make()
+    return compiled
 
 
 def _run_compiled(build, model, shape, pk):
     """Rows of `build(model, shape, pk)`, compiled once per (build, model, shape, database)."""
     db = router.db_for_read(model)
-    key = (build, model, shape, db)
-    compiled = _COMPILED.get(key)
-    if compiled is None:
+
+    def make():
         sql, params = build(model, shape, _SENTINEL).query.sql_with_params()
         slots = tuple(i for i, param in enumerate(params) if param == _SENTINEL)
         if not slots or any(type(params[i]) is not int for i in slots):
             raise ValueError("the sentinel must appear as the user's id and nowhere else")
-        compiled = _COMPILED[key] = (sql, tuple(params), slots)
-    sql, params, slots = compiled
+        return sql, tuple(params), slots
+
+    sql, params, slots = _compiled((build, model, shape, db), make)
     params = list(params)
     for i in slots:
         params[i] = pk
@@ -257,7 +265,7 @@ _PERMISSION_NAMES = {}
 def _forget_permission_names(**kwargs):
     """A migration or flush may recreate permissions under other ids (tests do)."""
     _PERMISSION_NAMES.clear()
-    _DESK_USERS_SQL.clear()  # it names the desk permissions by id
+    _COMPILED.clear()  # desk_users names the desk permissions by id
 
 
 post_migrate.connect(_forget_permission_names, dispatch_uid="access.policy.permission_names")
@@ -765,15 +773,13 @@ def desk_users(qs):
     permission names), and applied as a subquery. Built per request, its dozen nested
     subqueries cost about 3 ms of CPU and 5 ms of planning on a desk page."""
     User = qs.model
-    key = (User, qs.db)
-    compiled = _DESK_USERS_SQL.get(key)
-    if compiled is None:
+
+    def make():
         ids = _desk_users_condition(User._default_manager.using(qs.db)).order_by().values("pk")
-        compiled = _DESK_USERS_SQL[key] = ids.query.get_compiler(using=qs.db).as_sql()
+        return ids.query.get_compiler(using=qs.db).as_sql()
+
+    compiled = _compiled((desk_users, User, qs.db), make)
     return qs.filter(pk__in=RawSQL(*compiled))  # noqa: S611 - compiled by Django, parameters bound
-
-
-_DESK_USERS_SQL = {}  # (user model, database alias) -> (sql, params)
 
 
 def _desk_users_condition(qs):
