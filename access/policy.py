@@ -34,6 +34,8 @@ from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal.db import prepared
+
 # The basic rights (DESIGN.md, "Basic rights"): the permissions roles carry.
 ADDRESSES_READ = "addresses.view_address"
 ADDRESSES_WRITE = "addresses.change_address"
@@ -116,7 +118,9 @@ def _run_compiled(build, model, shape, pk):
     params = list(params)
     for i in slots:
         params[i] = pk
-    with connections[db].cursor() as cursor:
+    # Its plan does not depend on the user's id: prepared once per connection, it is no longer
+    # planned on every request (portal.db).
+    with prepared(db), connections[db].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -795,8 +799,11 @@ def _desk_users_condition(qs):
             .filter(codename=codename, content_type__app_label=app_label)
             .values_list("pk", flat=True)
         )
+        # Only internal members: every customer holds a role with the ticket rights, and
+        # hashing their thousands of memberships was most of the statement's time.
         by_role = User.groups.through.objects.filter(
-            group_id__in=Through.objects.filter(permission_id__in=ids).values("group_id")
+            group_id__in=Through.objects.filter(permission_id__in=ids).values("group_id"),
+            user__is_external=False,
         ).values("user_id")
         direct = User.user_permissions.through.objects.filter(permission_id__in=ids)
         return Q(pk__in=by_role) | Q(pk__in=direct.values("user_id"))

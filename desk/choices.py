@@ -5,6 +5,9 @@ people, and the queue's rows name teams too. Each list is one query here, kept o
 object like the policy's grants (that is, for one request), and handed to every form that
 needs it, so the page's query count stays the same whatever it shows (docs/performance.md).
 The lists that depend on what the user may do still come from the policy's queryset faces.
+
+No list's plan depends on the user (a handful of teams and statuses, the fifty-odd internal
+users): each is read as a prepared statement (portal.db), planned once per connection.
 """
 
 from functools import cached_property
@@ -13,7 +16,14 @@ from django.db.models import Case, Exists, OuterRef, When
 
 from access import policy
 from accounts.models import Team, User
+from portal.db import prepared
 from tickets.models import Ticket, TicketStatus, TicketType
+
+
+def read(queryset):
+    """The rows of `queryset`, read as a prepared statement."""
+    with prepared(queryset.db):
+        return list(queryset)
 
 
 class DeskChoices:
@@ -23,25 +33,25 @@ class DeskChoices:
     @cached_property
     def teams(self):
         """Every team, inactive ones too (old tickets are still filtered by them), by pk."""
-        return {team.pk: team for team in Team.objects.order_by("name")}
+        return {team.pk: team for team in read(Team.objects.order_by("name"))}
 
     @cached_property
     def forward_teams(self):
         """Teams the user may forward a ticket to (policy)."""
-        return list(policy.teams_forwardable(Team.objects.order_by("name"), self.user))
+        return read(policy.teams_forwardable(Team.objects.order_by("name"), self.user))
 
     @cached_property
     def statuses(self):
-        return list(TicketStatus.objects.all())
+        return read(TicketStatus.objects.all())
 
     @cached_property
     def settable_statuses(self):
         """Statuses the user may set (policy)."""
-        return list(TicketStatus.objects.settable_by(self.user))
+        return read(TicketStatus.objects.settable_by(self.user))
 
     @cached_property
     def types(self):
-        return list(TicketType.objects.all())
+        return read(TicketType.objects.all())
 
     @cached_property
     def people(self):
@@ -57,7 +67,7 @@ class DeskChoices:
         internal = User.objects.filter(is_external=False)
         holds_tickets = Exists(Ticket.objects.filter(responsible_user=OuterRef("pk")))
         forwardable = policy.users_forwardable(User.objects.all(), self.user).values("pk")
-        return list(
+        return read(
             (policy.desk_users(internal) | internal.filter(holds_tickets))
             .annotate(
                 forwardable=Case(When(pk__in=forwardable, then=True), default=False),
@@ -72,7 +82,7 @@ class DeskChoices:
         (the workspace, which needs no other people: half the cost of `people`)."""
         if "people" in self.__dict__:
             return [person for person in self.people if person.forwardable]
-        return list(
+        return read(
             policy.users_forwardable(User.objects.all(), self.user).order_by(
                 "last_name", "first_name", "email"
             )

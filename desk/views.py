@@ -23,6 +23,7 @@ from django.views.generic import DetailView, FormView, ListView
 from access import policy
 from access.mixins import DeskAccessMixin
 from addresses.models import Address
+from portal.db import PreparedStatementsMixin
 from tickets import services
 from tickets.action_views import TicketActionMixin
 from tickets.downloads import AttachmentDownload
@@ -473,10 +474,11 @@ class DeskTicketMixin:
 OTHER_OPEN_LIMIT = 10
 
 
-class TicketDetailView(DeskAccessMixin, DeskTicketMixin, DetailView):
+class TicketDetailView(PreparedStatementsMixin, DeskAccessMixin, DeskTicketMixin, DetailView):
     context_object_name = "ticket"
     # Each joined table multiplies the main query's planning time (tickets.related): the
-    # people, the status and the type come from lists the page reads anyway.
+    # people, the status and the type come from lists the page reads anyway. Its statements
+    # look rows up by the ticket's number, id and address: prepared (portal.db).
     people_with_ticket = False
     ticket_related = ("address", "machine", "address__parent", "contact_person")
 

@@ -15,6 +15,7 @@ from django.views.generic import DetailView, FormView, ListView
 
 from access import policy
 from access.mixins import PortalAccessMixin
+from portal.db import PreparedStatementsMixin
 
 from . import services
 from .action_views import TicketActionMixin
@@ -181,8 +182,9 @@ class TicketListView(PortalAccessMixin, ListView):
         }
 
 
-class TicketCreateView(PortalAccessMixin, FormView):
-    """File a ticket. Without the right to file, the page explains why and shows no form."""
+class TicketCreateView(PreparedStatementsMixin, PortalAccessMixin, FormView):
+    """File a ticket. Without the right to file, the page explains why and shows no form.
+    Its statements read the user's own choices by id and write the new rows: prepared."""
 
     template_name = "tickets/ticket_form.html"
     form_class = TicketCreateForm
@@ -282,7 +284,8 @@ class TicketPageMixin:
         }
 
 
-class TicketDetailView(PortalAccessMixin, TicketPageMixin, DetailView):
+class TicketDetailView(PreparedStatementsMixin, PortalAccessMixin, TicketPageMixin, DetailView):
+    # Its statements look the ticket up by number and its rows by the ticket's id.
     context_object_name = "ticket"
 
     def get_object(self, queryset=None):

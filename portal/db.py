@@ -1,0 +1,83 @@
+"""Server-side prepared statements for the few statements whose plan never depends on the values.
+
+On PostgreSQL, planning a ticket page's statements cost more than running them: 2 ms to plan
+the ticket with its five joined tables, 0.1 ms to run it (docs/performance.md, fourth pass).
+Django sends every statement as text with its values written in (psycopg's client-side
+binding) and switches psycopg's prepared statements off, so every request plans every statement
+again. Inside `prepared()`, the statements a block runs are prepared instead: sent once per
+connection with placeholders and executed with the values; from the sixth execution on,
+PostgreSQL keeps a generic plan when it is no more costly than planning anew.
+
+A generic plan is chosen without the values, so this is for statements whose best plan is the
+same for every value: a row by its primary key or unique number, a ticket's messages and
+events, the grants of a user by id. It is not for a list filtered by a user's addresses: a
+customer with 12,000 tickets and one with 40 need different plans (measured: the dashboard's
+"my open tickets" went from 0.4 to 12 ms under a generic plan).
+
+Statements still go through Django's cursor wrappers (query logging, the preview's write
+guard). Elsewhere (SQLite, psycopg 2) `prepared()` changes nothing.
+"""
+
+from contextlib import contextmanager
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+try:
+    import psycopg
+except ImportError:  # pragma: no cover - psycopg 3 is in requirements.lock
+    psycopg = None
+
+
+if psycopg is not None:
+
+    class PreparingCursor(psycopg.Cursor):
+        """psycopg's server-side binding cursor that prepares the queries and writes it runs
+        (psycopg keeps up to `prepared_max` of them per connection and reuses them by text).
+        Savepoints and other commands are sent as they are: each has a name of its own, and
+        preparing it would cost a round trip for nothing."""
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            if prepare is None:
+                prepare = isinstance(query, str) and query.lstrip("( ").startswith(_PREPARABLE)
+            return super().execute(query, params, prepare=prepare, binary=binary)
+
+
+_PREPARABLE = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
+
+
+@contextmanager
+def prepared(using=DEFAULT_DB_ALIAS):
+    """Run the block's statements on `using` as prepared statements (PostgreSQL only)."""
+    connection = connections[using]
+    if psycopg is None or connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    if not isinstance(raw, psycopg.Connection) or raw.cursor_factory is PreparingCursor:
+        yield  # psycopg 2, or already inside prepared()
+        return
+    # Django makes each cursor with the connection's cursor factory (create_cursor) and turns
+    # psycopg's preparing off (prepare_threshold None: a cursor's `prepare=True` is then ignored
+    # too). The connection belongs to this thread, so both are swapped for the block only;
+    # Django's own cursors bind on the client and never prepare.
+    previous = raw.cursor_factory, raw.prepare_threshold
+    raw.cursor_factory = PreparingCursor
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = 1_000_000  # only what the block runs is prepared
+    try:
+        yield
+    finally:
+        raw.cursor_factory, raw.prepare_threshold = previous
+
+
+class PreparedStatementsMixin:
+    """For a view whose statements all look rows up by key or by the user's own ids: the
+    request's statements, those of its template included, run inside `prepared()`."""
+
+    def dispatch(self, request, *args, **kwargs):
+        with prepared():
+            response = super().dispatch(request, *args, **kwargs)
+            if callable(getattr(response, "render", None)) and not response.is_rendered:
+                response.render()
+            return response
