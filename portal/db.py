@@ -41,6 +41,12 @@ if psycopg is not None:
                 prepare = isinstance(query, str) and query.lstrip("( ").startswith(_PREPARABLE)
             return super().execute(query, params, prepare=prepare, binary=binary)
 
+        def _send_query_prepared(self, name, pgq, *, binary=None):
+            # psycopg leaves the cursor's query unset for a prepared statement; Django's query
+            # log (tests, debug) reads it: the statement's text, with $n for the values.
+            self._query = pgq
+            return super()._send_query_prepared(name, pgq, binary=binary)
+
 
 _PREPARABLE = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 

@@ -78,3 +78,4 @@ def test_queries_in_the_block_are_still_logged_and_counted():
     with CaptureQueriesContext(connection) as captured, prepared():
         Permission.objects.filter(codename="view_ticket").exists()
     assert len(captured) == 1
+    assert '"auth_permission"' in captured[0]["sql"]  # the text is logged, not None

@@ -26,6 +26,7 @@ from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 
 from access import policy
+from portal.db import prepared
 
 from . import search
 from .forms import CappedCount, list_count_cap
@@ -69,8 +70,10 @@ class PageList:
 
 def rows_in_order(queryset, ids):
     """The rows of `queryset` with primary keys `ids`, in that order (one query); an id outside
-    `queryset` is left out."""
-    rows = queryset.order_by().in_bulk(ids)
+    `queryset` is left out. Read by primary key, the statement's plan is the same for any ids:
+    prepared (portal.db)."""
+    with prepared(queryset.db):
+        rows = queryset.order_by().in_bulk(ids)
     return [rows[pk] for pk in ids if pk in rows]
 
 
@@ -80,9 +83,10 @@ class AddressMergedList(PageList):
     range per address of `ranges` (the same filters without the scope) and its rows are then
     fetched through `queryset`, in page order. Rows outside `queryset` are never returned."""
 
-    def __init__(self, queryset, address_ids, ordering, *, ranges):
+    def __init__(self, queryset, address_ids, ordering, *, ranges, prepare=False):
         self.queryset = queryset
         self.ranges = ranges
+        self.prepare = prepare
         self.address_ids = sorted(address_ids)
         self.ordering = tuple(ordering)
 
@@ -94,7 +98,16 @@ class AddressMergedList(PageList):
             for address_id in self.address_ids
         ]
         merged = branches[0].union(*branches[1:], all=True).order_by(*self.ordering)
-        return rows_in_order(self.queryset, [row[0] for row in merged[start:stop]])
+        if self.prepare:
+            # Ranges by address and open/closed alone: one index range per address, whatever it
+            # holds, the same plan for every customer, so the statement is prepared
+            # (portal.db). Not with other filters: how far a range is walked for a status or a
+            # type depends on how common it is, which only the values tell the planner.
+            with prepared(self.queryset.db):
+                ids = [row[0] for row in merged[start:stop]]
+        else:
+            ids = [row[0] for row in merged[start:stop]]
+        return rows_in_order(self.queryset, ids)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -151,7 +151,8 @@ class TicketListView(PortalAccessMixin, ListView):
         if not can_merge(queryset, grants.read_ids, ordering):
             return None
         ranges = self.with_state(self.scoped_queryset(Ticket.objects.all()))
-        return AddressMergedList(queryset, grants.read_ids, ordering, ranges=ranges)
+        plain = not any(form.value(name) for name in ("status", "type", "machine", "mine"))
+        return AddressMergedList(queryset, grants.read_ids, ordering, ranges=ranges, prepare=plain)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
