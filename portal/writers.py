@@ -4,15 +4,24 @@ Lists and conversations are written by template tags in Python (tickets_extras,
 desk_extras): the template language spent about 0.3 ms per row on nodes, variable look-ups
 and filters (docs/performance.md). What those tags share lives here: escaping, date and number
 formatting done the way the template filters do it, with the formats looked up once per page,
-and links whose URL pattern is reversed once per process. No access decisions here.
+links whose URL pattern is reversed once per process, and select controls written as Django's
+Select widget writes them. No access decisions here.
 """
 
 import functools
 import html
+from pathlib import Path
 
+from django import forms
 from django.conf import settings
+from django.forms.boundfield import BoundField
+from django.forms.renderers import DjangoTemplates, TemplatesSetting
+from django.template import Context, TemplateDoesNotExist
+from django.template.base import render_value_in_context
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import dateformat, formats
+from django.utils.functional import Promise
+from django.utils.safestring import SafeData, mark_safe
 from django.utils.timezone import get_current_timezone, is_naive
 
 
@@ -98,3 +107,186 @@ def number_url(name, *numbers):
     for number, piece in zip(numbers, pieces[1:], strict=True):
         parts += [str(int(number)), piece]
     return "".join(parts)
+
+
+# Select controls: a <select> written in one pass over its choices. Django's Select builds a
+# context with a dict of attributes per option (`create_option`), and the renderer then writes
+# each option (portal/forms.py, or Django's three templates); the desk queue's eleven selects
+# took 4-6 ms of a request that way, 2 ms written here (docs/performance.md). `select_html`
+# writes what Django's templates write, from the same values, and leaves every widget,
+# renderer or value it is not sure about to Django.
+
+_SELECT = forms.Select.template_name
+_OPTION = forms.Select.option_template_name
+_ATTRS = "django/forms/widgets/attrs.html"
+# Django's widget templates, whose output is written here.
+_DJANGO_WIDGET_TEMPLATES = Path(forms.__file__).parent / "templates"
+# The methods whose results the writer reproduces: a widget that overrides any of them is
+# written from its own context (or by Django).
+_SELECT_METHODS = ("get_context", "optgroups", "create_option", "format_value", "build_attrs")
+_PLAIN_CONTEXT = Context(autoescape=True)  # how a widget template writes a value: read only
+
+
+def _text(value):
+    """`{{ value }}` in a widget template (localized, escaped unless safe)."""
+    if type(value) is str:
+        return html.escape(value)
+    if isinstance(value, Promise):  # a lazy translation: the template only casts it to str
+        value = str(value)
+        return value if isinstance(value, SafeData) else html.escape(value)
+    return render_value_in_context(value, _PLAIN_CONTEXT)
+
+
+def _value(value):
+    """`{{ value|stringformat:'s' }}`: the filter keeps a safe string safe."""
+    return str(value) if isinstance(value, SafeData) else html.escape(str(value))
+
+
+def _attrs(attrs):
+    """attrs.html: False leaves an attribute out, True writes its name alone."""
+    return "".join(
+        f" {_text(name)}" if value is True else f' {_text(name)}="{_value(value)}"'
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _renders_django_templates(renderer):
+    """Whether `renderer` writes widgets with Django's own templates (not overridden ones, not
+    another template language)."""
+    if not isinstance(renderer, DjangoTemplates | TemplatesSetting):
+        return False
+    for name in (_SELECT, _OPTION, _ATTRS):
+        try:
+            origin = Path(renderer.get_template(name).template.origin.name)
+        except (AttributeError, TypeError, TemplateDoesNotExist):
+            return False
+        if origin != _DJANGO_WIDGET_TEMPLATES / name:
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=64)
+def _select_kind(widget_class):
+    """How a widget class is written: "plain" for Django's Select and SelectMultiple (and
+    subclasses that change nothing they render); "context" for a Select with its own context
+    (options, selection) rendered by select.html; None for anything else (Django renders it)."""
+    if not issubclass(widget_class, forms.Select):
+        return None
+    if widget_class.render is not forms.Widget.render or (
+        widget_class._render is not forms.Widget._render
+    ):
+        return None
+    same = all(
+        getattr(widget_class, name) is getattr(forms.Select, name) for name in _SELECT_METHODS
+    )
+    return "plain" if same and widget_class.choices is forms.Select.choices else "context"
+
+
+def select_html(field, attrs=None):
+    """`str(field)` (`field.as_widget(attrs=attrs)` with `attrs`) for a field shown as a select:
+    the same markup, attributes and selected options, with the choices read once (a model
+    choice field's query runs once, as with Django). Fields that are not selects, custom
+    select widgets with their own templates, and renderers with other templates are rendered
+    by Django, and so are bound fields of another class (their own `as_widget`)."""
+    widget = field.field.widget
+    kind = _select_kind(type(widget))
+    form_field = field.field
+    renderer = field.form.renderer
+    if (
+        kind is None
+        or type(field).as_widget is not BoundField.as_widget
+        or type(field).__str__ is not BoundField.__str__
+        or form_field.show_hidden_initial
+        or widget.template_name != _SELECT
+        or not _renders_django_templates(renderer)
+    ):
+        return str(field) if attrs is None else field.as_widget(attrs=attrs)
+    if form_field.localize:
+        widget.is_localized = True
+    # BoundField.as_widget, step by step: the same attributes and value.
+    attrs = field.build_widget_attrs(attrs or {}, widget)
+    if field.auto_id and "id" not in widget.attrs:
+        attrs.setdefault("id", field.auto_id)
+    value = field.value()
+    if kind == "plain" and _plain_options(widget):
+        return _plain_select(widget, renderer, field.html_name, value, attrs)
+    return _select_from_context(widget, renderer, widget.get_context(field.html_name, value, attrs))
+
+
+def _plain_options(widget):
+    """Whether options are written as Django's Select writes them."""
+    return (
+        widget.option_template_name == _OPTION
+        and not widget.option_inherits_attrs
+        and widget.checked_attribute == {"selected": True}
+    )
+
+
+def _plain_select(widget, renderer, name, value, extra_attrs):
+    """Django's Select.get_context and select.html in one pass over the choices."""
+    attrs = widget.build_attrs(widget.attrs, extra_attrs)
+    if widget.allow_multiple_selected:
+        attrs["multiple"] = True
+    if any(callable(attr) for attr in attrs.values()):  # the template would call it
+        return widget.render(name, value, attrs=extra_attrs, renderer=renderer)
+    chosen = widget.format_value(value)
+    multiple = widget.allow_multiple_selected
+    has_selected = False
+    parts = [f'<select name="{_text(name)}"{_attrs(attrs)}>']
+    for option_value, option_label in widget.choices:
+        if isinstance(option_label, list | tuple):
+            group, options = option_value, option_label
+            if group:
+                parts.append(f'\n  <optgroup label="{_text(group)}">')
+        else:
+            group = None
+            options = (("" if option_value is None else option_value, option_label),)
+        for subvalue, sublabel in options:
+            selected = (not has_selected or multiple) and str(subvalue) in chosen
+            has_selected |= selected
+            if callable(subvalue) or callable(sublabel):
+                parts += ["\n  ", _django_option(renderer, subvalue, sublabel, selected)]
+                continue
+            parts.append(
+                f'\n  <option value="{_value(subvalue)}"{" selected" if selected else ""}>'
+                f"{_text(sublabel)}</option>\n"
+            )
+        if group:
+            parts.append("\n  </optgroup>")
+    parts.append("\n</select>")
+    return mark_safe("".join(parts))  # noqa: S308 - every value and label escaped above
+
+
+def _django_option(renderer, value, label, selected):
+    """One option through select_option.html, as select.html includes it."""
+    option = {"value": value, "label": label, "attrs": {"selected": True} if selected else {}}
+    return renderer.get_template(_OPTION).render({"widget": option})
+
+
+def _select_from_context(widget, renderer, context):
+    """select.html written from the widget's context (its own options and selection)."""
+    data = context["widget"]
+    options = [option for _name, group, _index in data["optgroups"] for option in group]
+    if any(
+        option.get("template_name") != _OPTION
+        or callable(option["value"])
+        or callable(option["label"])
+        or any(callable(attr) for attr in option["attrs"].values())
+        for option in options
+    ) or any(callable(attr) for attr in data["attrs"].values()):
+        return widget._render(widget.template_name, context, renderer)
+    parts = [f'<select name="{_text(data["name"])}"{_attrs(data["attrs"])}>']
+    for group_name, group, _index in data["optgroups"]:
+        if group_name:
+            parts.append(f'\n  <optgroup label="{_text(group_name)}">')
+        for option in group:
+            parts.append(
+                f'\n  <option value="{_value(option["value"])}"{_attrs(option["attrs"])}>'
+                f"{_text(option['label'])}</option>\n"
+            )
+        if group_name:
+            parts.append("\n  </optgroup>")
+    parts.append("\n</select>")
+    return mark_safe("".join(parts))  # noqa: S308 - every value and label escaped above

@@ -9,7 +9,7 @@ from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
-from portal.writers import PageWriter, number_url
+from portal.writers import PageWriter, number_url, select_html
 from tickets.models import Priority
 
 register = template.Library()
@@ -83,10 +83,17 @@ def _labelled_control(field, widget):
         field.id_for_label,
         field.label,
         required,
-        field.as_widget(attrs=attrs),
+        select_html(field, attrs) if control == "form-select" else field.as_widget(attrs=attrs),
         _errors(field),
         _help(field, help_id),
     )
+
+
+@register.simple_tag
+def select_control(field):
+    """`{{ field }}` for a field shown as a select, written in Python (`select_html`): Django
+    renders every option through two templates. Other fields are rendered by Django."""
+    return select_html(field)
 
 
 def _checkbox(field):
