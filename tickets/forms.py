@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from access import policy
 from accounts.models import Team, User
 from addresses.models import Address, Machine
+from portal.db import prepared
 
 from .models import Priority, Ticket, TicketStatus, TicketType
 
@@ -214,12 +215,21 @@ class TicketFilterForm(forms.Form):
             # addresses instead of joining every address with all of the user's tickets.
             addresses = addresses.filter(pk__in=grants.read_ids)
         self.fields["address"].queryset = addresses
-        self.fields["machine"].queryset = Machine.objects.visible_to(user)
-        for name in ("state", "status", "type", "address"):
-            self.fields[name].widget.attrs["class"] = "js-autosubmit"
         self.fields["status"].empty_label = _("All statuses")
         self.fields["type"].empty_label = _("All types")
         self.fields["address"].empty_label = _("All addresses")
+        # The lists are read here, once: every status and type (the list's rows take theirs
+        # from these instead of joining them), the active ones offered; the address probes
+        # are the same for every customer. All three are prepared statements (portal.db).
+        with prepared():
+            self.statuses = list(TicketStatus.objects.all())
+            self.types = list(TicketType.objects.all())
+            offer_choices(self.fields["address"], addresses)
+        offer_choices(self.fields["status"], [s for s in self.statuses if s.is_active])
+        offer_choices(self.fields["type"], [t for t in self.types if t.is_active])
+        self.fields["machine"].queryset = Machine.objects.visible_to(user)
+        for name in ("state", "status", "type", "address"):
+            self.fields[name].widget.attrs["class"] = "js-autosubmit"
         self.fields["q"].widget.attrs["placeholder"] = _("Number, subject or text")
 
     def value(self, name, default=None):
