@@ -151,26 +151,3 @@ def test_page_window_shows_ends_neighbours_and_gaps():
     assert page_window(1, 3) == [1, 2, 3]
     assert page_window(10, 40) == [1, None, 8, 9, 10, 11, 12, None, 40]
     assert page_window(40, 40) == [1, None, 38, 39, 40]
-
-
-def test_ticket_list_group_escapes_and_says_when_it_was_updated():
-    import datetime
-
-    from addresses.models import Address
-    from tickets.models import TicketType
-
-    ticket = Ticket(
-        number=12,
-        subject="<b>Leak</b>",
-        status=status(),
-        type=TicketType(name="Fault"),
-        address=Address(number="A1", name="Site & Co"),
-        updated_at=datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=3),
-    )
-    with translation.override("en"):
-        html = render("{% load tickets_extras %}{% ticket_list_group rows %}", rows=[ticket])
-    assert html.startswith(
-        '<ul class="list-group list-group-flush"><li class="list-group-item px-0">'
-    )
-    assert 'href="/portal/tickets/12/">#12 &lt;b&gt;Leak&lt;/b&gt;</a>' in html
-    assert "A1 Site &amp; Co · Fault · updated 3\xa0hours ago" in html

@@ -6,7 +6,6 @@ from django import forms, template
 from django.template.defaulttags import querystring
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
 from portal.writers import PageWriter, number_url, select_html
@@ -220,30 +219,5 @@ def pagination(context, small=False):
         '<nav aria-label="{}"><ul class="pagination flex-wrap{}">{}</ul></nav>',
         gettext("Pages"),
         " pagination-sm" if small else "",
-        mark_safe("".join(items)),  # noqa: S308 - each item went through format_html
-    )
-
-
-@register.simple_tag
-def ticket_list_group(tickets):
-    """A short list of tickets (the dashboard's): number and subject linked, status badge,
-    address, type and how long ago it was updated."""
-    items = [
-        format_html(
-            '<li class="list-group-item px-0"><div class="d-flex justify-content-between gap-2">'
-            '<a class="fw-semibold text-truncate" href="{}">#{} {}</a>{}</div>'
-            '<div class="small text-body-secondary">{} · {} · {}</div></li>',
-            number_url("portal:ticket-detail", ticket.number),
-            ticket.number,
-            ticket.subject,
-            status_badge(ticket.status),
-            ticket.address,
-            ticket.type,
-            gettext("updated %(when)s ago") % {"when": timesince(ticket.updated_at)},
-        )
-        for ticket in tickets
-    ]
-    return format_html(
-        '<ul class="list-group list-group-flush">{}</ul>',
         mark_safe("".join(items)),  # noqa: S308 - each item went through format_html
     )
