@@ -139,9 +139,11 @@ class PreviewMiddleware:
 
     def __call__(self, request):
         preview = self._preview_for(request)
+        # Set on every request, None outside a preview: the portal layout asks for it on every
+        # page, and the template engine pays a dir(request) for an attribute that is missing.
+        request.access_preview = preview
         if preview is None:
             return self.get_response(request)
-        request.access_preview = preview
         request.user = preview.user
 
         async def auser():
