@@ -4,7 +4,9 @@ The queue page shows a filter form and a bulk-action form; both list teams, stat
 people, and the queue's rows name teams too. Each list is one query here, kept on the user
 object like the policy's grants (that is, for one request), and handed to every form that
 needs it, so the page's query count stays the same whatever it shows (docs/performance.md).
-The lists that depend on what the user may do still come from the policy's queryset faces.
+The lists that depend on what the user may do still come from the policy's queryset faces:
+on the queue page as a flag on each row of the whole list (the teams one may forward to, the
+statuses one may set), elsewhere as a query of their own.
 
 No list's plan depends on the user (a handful of teams and statuses, the fifty-odd internal
 users): each is read as a prepared statement (portal.db), planned once per connection.
@@ -19,6 +21,14 @@ from accounts.models import Team, User
 from portal.db import prepared
 from tickets.models import Ticket, TicketStatus, TicketType
 
+# A user's fields that `str(user)` and `get_full_name()` read.
+NAME_FIELDS = ("email", "first_name", "last_name")
+
+
+def flag(queryset):
+    """An annotation: whether the row is among `queryset`'s (a policy's queryset face)."""
+    return Case(When(pk__in=queryset.values("pk"), then=True), default=False)
+
 
 def read(queryset):
     """The rows of `queryset`, read as a prepared statement."""
@@ -32,21 +42,35 @@ class DeskChoices:
 
     @cached_property
     def teams(self):
-        """Every team, inactive ones too (old tickets are still filtered by them), by pk."""
-        return {team.pk: team for team in read(Team.objects.order_by("name"))}
+        """Every team, inactive ones too (old tickets are still filtered by them), by pk. Each
+        carries `forwardable`: whether the user may forward tickets to it
+        (policy.teams_forwardable), so the forward choices need no second query."""
+        forwardable = policy.teams_forwardable(Team.objects.all(), self.user)
+        teams = Team.objects.annotate(forwardable=flag(forwardable)).order_by("name")
+        return {team.pk: team for team in read(teams)}
 
     @cached_property
     def forward_teams(self):
-        """Teams the user may forward a ticket to (policy)."""
+        """Teams the user may forward a ticket to (policy.teams_forwardable), by name: from
+        `teams` when the page has read it (the queue), else a query of their own."""
+        if "teams" in self.__dict__:
+            return [team for team in self.teams.values() if team.forwardable]
         return read(policy.teams_forwardable(Team.objects.order_by("name"), self.user))
 
     @cached_property
     def statuses(self):
-        return read(TicketStatus.objects.all())
+        """Every status, inactive ones too. Each carries `settable`: whether the user may set it
+        (TicketStatus.objects.settable_by, the policy), so the status choices need no second
+        query."""
+        settable = TicketStatus.objects.settable_by(self.user)
+        return read(TicketStatus.objects.annotate(settable=flag(settable)))
 
     @cached_property
     def settable_statuses(self):
-        """Statuses the user may set (policy)."""
+        """Statuses the user may set (policy): from `statuses` when the page has read it (the
+        queue), else a query of their own (the workspace, which needs no other statuses)."""
+        if "statuses" in self.__dict__:
+            return [status for status in self.statuses if status.settable]
         return read(TicketStatus.objects.settable_by(self.user))
 
     @cached_property
@@ -58,7 +82,8 @@ class DeskChoices:
         """Internal users a queue can be filtered by: whoever may work in the desk and whoever
         already holds a ticket, by last name. Each carries `forwardable`: whether the user may
         forward tickets to them (policy.users_forwardable), so the forward choices need no
-        second query.
+        second query. Only what names a person is read (`NAME_FIELDS`: the lists and the
+        queue's rows show names); any other field is read when first used.
 
         One statement, shaped for PostgreSQL's planner: the desk users' condition applies to
         the internal users directly (not through a subquery of its own), ORed with the ticket
@@ -66,20 +91,20 @@ class DeskChoices:
         forwardable flag is a plain `IN` (a hashed subplan) instead of an EXISTS around it."""
         internal = User.objects.filter(is_external=False)
         holds_tickets = Exists(Ticket.objects.filter(responsible_user=OuterRef("pk")))
-        forwardable = policy.users_forwardable(User.objects.all(), self.user).values("pk")
+        forwardable = policy.users_forwardable(User.objects.all(), self.user)
         return read(
             (policy.desk_users(internal) | internal.filter(holds_tickets))
-            .annotate(
-                forwardable=Case(When(pk__in=forwardable, then=True), default=False),
-            )
+            .annotate(forwardable=flag(forwardable))
+            .only(*NAME_FIELDS)
             .order_by("last_name", "first_name", "email")
         )
 
     @cached_property
     def forward_people(self):
         """Internal users the user may forward a ticket to (policy.users_forwardable), by last
-        name: from `people` when the page has read it (the queue), else a query of their own
-        (the workspace, which needs no other people: half the cost of `people`)."""
+        name: from `people` when the page has read it (the queue: names only, like `people`),
+        else a query of their own (the workspace, which needs no other people: half the cost of
+        `people`)."""
         if "people" in self.__dict__:
             return [person for person in self.people if person.forwardable]
         return read(

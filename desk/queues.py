@@ -1,11 +1,13 @@
 """The desk's queues. They narrow the tickets a desk user may see by person and team for
 convenience; access itself is `Ticket.objects.visible_to(user)` (every ticket, for the desk)."""
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
-from tickets.forms import capped_counts
+from tickets.forms import CappedCount, list_count_cap
 
 MINE, TEAMS, OPEN, CLOSED, ALL = "mine", "teams", "open", "closed", "all"
 DEFAULT_QUEUE = MINE
@@ -30,10 +32,14 @@ CHOICES = list(LABELS.items())
 def conditions(user):
     """queue -> Q over Ticket. "My teams" are the teams `user` is a member of; the team ids are
     a subquery, so a queue (or all the counts) is still one query."""
+    return _conditions(user.pk)
+
+
+def _conditions(user_id):
     is_open = Q(closed_at__isnull=True)
-    my_teams = Team.objects.filter(members=user).values("pk")
+    my_teams = Team.objects.filter(members=user_id).values("pk")
     return {
-        MINE: is_open & Q(responsible_user=user),
+        MINE: is_open & Q(responsible_user=user_id),
         TEAMS: is_open & Q(responsible_user__isnull=True, responsible_team__in=my_teams),
         OPEN: is_open,
         CLOSED: Q(closed_at__isnull=False),
@@ -42,14 +48,119 @@ def conditions(user):
 
 
 def counts(queryset, user, extra=None):
-    """The number of tickets in every queue, in one query over `queryset`. Each is counted up
-    to the list cap (`tickets.forms.capped_counts`): "Closed" and "All tickets" grow with the
-    years of history and show "more than 1,000" instead of a count of the whole table; the
-    open queues are served by the partial indexes on open tickets. `extra` ({name: queryset})
-    is counted in the same statement (a filtered list's own total)."""
-    return capped_counts(
-        {
-            **{name: queryset.filter(condition) for name, condition in conditions(user).items()},
-            **(extra or {}),
-        }
-    )
+    """The number of tickets in every queue, in one query over `queryset` (the user's scope).
+    Each is counted up to the list cap (as `tickets.forms.capped_counts` counts): "Closed" and
+    "All tickets" grow with the years of history and show "more than 1,000" instead of a count
+    of the whole table; the open queues are served by the partial indexes on open tickets.
+    `extra` ({name: queryset}) is counted in the same statement (a filtered list's own total).
+
+    When the scope narrows nothing (the desk's users see every ticket) the queue counts' SQL is
+    the same for every user but the user's id: it is compiled once per process and database
+    (`_queue_counts_sql`), which spared a desk page about 2 ms of CPU. A scope with any
+    condition is compiled as it is, on every request."""
+    return _counts(queryset, user, extra)[0]
+
+
+def counts_with_page(queryset, user, listed, page):
+    """(counts, ids): the queue counts as `counts` counts them, with the capped count of
+    `listed` as "rows", and the ids of the `page` slice of `listed` (an ordered queryset of
+    few tickets, already scoped; PostgreSQL), in ONE statement that reads `listed` once.
+
+    For a searched "My tickets": counting the matches and finding a page of them each walked
+    the person's open tickets and checked their search documents; reading the list's first
+    ids once (up to the cap, or to the page's end) gives both (1M tickets, "hydraulic": 9 + 5
+    ms of SQL became 7)."""
+    return _counts(queryset, user, None, listed=listed, page=page)
+
+
+def _counts(queryset, user, extra, *, listed=None, page=None):
+    limit = list_count_cap()
+    using = queryset.db
+    if _narrows_nothing(queryset):
+        parts, params = _queue_counts_sql(queryset, user.pk, limit)
+    else:
+        parts, params = _count_parts(
+            {name: queryset.filter(condition) for name, condition in conditions(user).items()},
+            using,
+            limit,
+        )
+    names = [name for name, _label in CHOICES]
+    if extra:
+        extra_parts, extra_params = _count_parts(extra, using, limit)
+        names, parts, params = [*names, *extra], [*parts, *extra_parts], [*params, *extra_params]
+    # SQL compiled by Django from the querysets; every value is a parameter.
+    counted = [
+        "0" if sql is None else f"(SELECT COUNT(*) FROM ({sql}) AS capped_{index})"  # noqa: S608
+        for index, sql in enumerate(parts)
+    ]
+    statement = f"SELECT {', '.join(counted)}"
+    ids = None
+    if listed is not None:
+        names = [*names, "rows"]
+        first = listed.values_list("pk", flat=True)[: max(limit + 1, page.stop)]
+        try:
+            sql, listed_params = first.query.get_compiler(using=using).as_sql()
+        except EmptyResultSet:
+            sql, listed_params = "SELECT NULL::bigint WHERE false", ()
+        # The list's first ids in its order, read once (MATERIALIZED: a CTE used twice would
+        # otherwise be read twice), then counted and sliced.
+        statement = (
+            f"WITH listed AS MATERIALIZED (SELECT ARRAY({sql}) AS ids) "  # noqa: S608
+            f"{statement}, LEAST(cardinality(listed.ids), %s), listed.ids[%s:%s] FROM listed"
+        )
+        params = [*listed_params, *params, limit + 1, page.start + 1, page.stop]
+    with connections[using].cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    if listed is not None:
+        row, ids = row[:-1], row[-1]
+    counts = {name: CappedCount(value, limit) for name, value in zip(names, row, strict=True)}
+    return counts, ids
+
+
+def _count_parts(querysets, using, limit):
+    """(parts, params): for each queryset, the SQL of its first `limit` + 1 ids, or None for a
+    queryset that cannot match anything (e.g. `qs.none()`)."""
+    parts, params = [], []
+    for queryset in querysets.values():
+        query = queryset.order_by().values("pk")[: limit + 1].query
+        try:
+            sql, part_params = query.get_compiler(using=using).as_sql()
+        except EmptyResultSet:
+            parts.append(None)
+            continue
+        parts.append(sql)
+        params.extend(part_params)
+    return parts, params
+
+
+def _narrows_nothing(queryset):
+    """Whether `queryset` is every ticket: no condition, slice, DISTINCT or set operation."""
+    query = queryset.query
+    return not (query.where or query.is_sliced or query.distinct or query.combinator)
+
+
+# Stands for the user's id while the queue counts are compiled (an id no user has).
+_SENTINEL = 918_273_645_019
+_COMPILED = {}  # (model, database, limit) -> (parts, params, the params' slots of the user id)
+
+
+def _queue_counts_sql(queryset, user_id, limit):
+    """(parts, params) of the queue counts over every ticket, for `user_id`."""
+    key = (queryset.model, queryset.db, limit)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        parts, params = _count_parts(
+            {name: queryset.filter(q) for name, q in _conditions(_SENTINEL).items()},
+            queryset.db,
+            limit,
+        )
+        slots = tuple(index for index, param in enumerate(params) if param == _SENTINEL)
+        if not slots or any(type(params[index]) is not int for index in slots):
+            raise ValueError("the sentinel must appear as the user's id and nowhere else")
+        compiled = _COMPILED[key] = (tuple(parts), tuple(params), slots)
+    parts, params, slots = compiled
+    params = list(params)
+    for index in slots:
+        params[index] = user_id
+    return list(parts), params

@@ -22,7 +22,6 @@ minutes per search text, so paging through results costs no extra query.
 Elsewhere (SQLite, the embedded default) every branch is a case-insensitive substring match.
 """
 
-
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connections
 from django.db.models import Q

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import connections
 from django.db.models import Q
 from django.http import JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,7 +30,7 @@ from tickets.action_views import TicketActionMixin
 from tickets.downloads import AttachmentDownload
 from tickets.forms import CappedPaginator, add_service_errors
 from tickets.models import Ticket, TicketStatus
-from tickets.paging import ChosenFirstList
+from tickets.paging import ChosenFirstList, PageList, rows_in_order
 from tickets.related import fill, load_people
 
 from . import forms, queues
@@ -70,6 +71,23 @@ class QueueView(DeskAccessMixin, ListView):
     template_name = "desk/queue.html"
     context_object_name = "tickets"
     paginate_by = 50
+    page_ids = None  # the page's ids, when read with the counts (`page_read_with_counts`)
+    # What the rows show (desk_extras.queue_rows); the people, status and type are filled from
+    # the page's lists by their ids. Building a row's model instances (and parsing the address's
+    # dates) was a large part of reading a page.
+    row_fields = (
+        "number",
+        "subject",
+        "priority",
+        "status",
+        "type",
+        "address__number",
+        "address__name",
+        "responsible_user",
+        "responsible_team",
+        "created_at",
+        "updated_at",
+    )
 
     # (sort key, column label); clicking a sorted column again reverses it.
     columns = [
@@ -104,15 +122,42 @@ class QueueView(DeskAccessMixin, ListView):
         few = self.queue == queues.MINE
         queryset = search_tickets(form.filter(queryset), user, form.value("q", ""), few=few)
         sort = form.value("sort", forms.DEFAULT_SORT)
-        # Only the address is joined: statuses and types come from the lists the filter form
-        # reads anyway (`paginate_queryset`), and the rows do not show the machine.
-        return queryset.select_related("address").order_by(*forms.SORTS[sort])
+        return self.shown(queryset).order_by(*forms.SORTS[sort])
+
+    def shown(self, queryset):
+        """`queryset` read as the rows show it. Only the address is joined: statuses and types
+        come from the lists the filter form reads anyway (`paginate_queryset`), and the rows
+        do not show the machine. Only the columns the rows show are read (`row_fields`)."""
+        return queryset.select_related("address").only(*self.row_fields)
+
+    @cached_property
+    def page_read_with_counts(self):
+        """Whether the page's ids are read with the queue counts (`queues.counts_with_page`): a
+        searched "My tickets" (one person's open tickets, each checked) on PostgreSQL."""
+        return (
+            self.queue == queues.MINE
+            and bool(self.filter_form.value("q", ""))
+            and connections[self.object_list.db].vendor == "postgresql"
+        )
+
+    def page_asked_for(self):
+        """The slice of the page number asked for (`?page=`), as the paginator reads it."""
+        page = self.request.GET.get(self.page_kwarg)
+        number = min(max(int(page), 1), 10**6) if str(page or "").isdigit() else 1
+        return slice((number - 1) * self.paginate_by, number * self.paginate_by)
 
     @cached_property
     def queue_counts(self):
-        """The queue badges and, for a filtered list, its own total ("rows"): one statement."""
+        """The queue badges and, for a filtered list, its own total ("rows"): one statement
+        (with the ids of the page asked for, see `page_read_with_counts`)."""
+        user = self.request.user
+        if self.page_read_with_counts:
+            counts, self.page_ids = queues.counts_with_page(
+                self.scope(), user, self.object_list, self.page_asked_for()
+            )
+            return counts
         extra = {"rows": self.object_list} if self.filter_form.is_filtered() else None
-        return queues.counts(self.scope(), self.request.user, extra=extra)
+        return queues.counts(self.scope(), user, extra=extra)
 
     def paginate_queryset(self, queryset, page_size):
         """A page number out of range or not a number shows the nearest page, never a 404.
@@ -121,9 +166,20 @@ class QueueView(DeskAccessMixin, ListView):
         number = self.request.GET.get(self.page_kwarg)
         form = self.filter_form
         known = self.queue_counts["rows" if form.is_filtered() else self.queue]
-        # Without a search the page's rows are chosen before they are joined
-        # (tickets.paging.ChosenFirstList); a search's conditions would run twice.
-        rows = queryset if form.value("q", "") else ChosenFirstList(queryset)
+        if self.page_read_with_counts:
+            # The page's ids came with the counts; its rows are read by id through the scope.
+            rows = PrefetchedPage(
+                queryset,
+                ids=self.page_ids,
+                prefetched=self.page_asked_for(),
+                rows=self.shown(self.scope()),
+            )
+        elif form.value("q", ""):
+            rows = queryset
+        else:
+            # Without a search the page's rows are chosen before they are joined
+            # (tickets.paging.ChosenFirstList); a search's conditions would run twice.
+            rows = ChosenFirstList(queryset)
         paginator = CappedPaginator(rows, page_size, page=number, count=known)
         page = paginator.get_page(number)
         lists = desk_choices(self.request.user)  # every responsible user is among its people
@@ -169,7 +225,11 @@ class QueueView(DeskAccessMixin, ListView):
         context["filtered"] = form.is_filtered()
         context["search_query"] = form.value("q", "")
         sort = form.value("sort", forms.DEFAULT_SORT)
-        context["sort_columns"] = [self._column(key, label, sort) for key, label in self.columns]
+        params = self.request.GET.copy()  # each column's link: the same query, sorted by it
+        params.pop("page", None)
+        context["sort_columns"] = [
+            self._column(key, label, sort, params) for key, label in self.columns
+        ]
         working = policy.can_work_in_desk(user)
         context["can_bulk"] = bool(working)
         if working:
@@ -178,19 +238,35 @@ class QueueView(DeskAccessMixin, ListView):
             )
         return context
 
-    def _column(self, key, label, current):
+    def _column(self, key, label, current, params):
         if key is None:
             return {"label": label}
         ascending = current == key
         descending = current == f"-{key}"
-        params = self.request.GET.copy()
-        params.pop("page", None)
         params["sort"] = f"-{key}" if ascending else key
         return {
             "label": label,
             "url": f"?{params.urlencode()}",
             "direction": "asc" if ascending else "desc" if descending else None,
         }
+
+
+class PrefetchedPage(PageList):
+    """A sliceable stand-in for `queryset` (ordered) for the paginator, whose `prefetched`
+    slice's ids were read beforehand (`ids`): that page's rows are read by primary key through
+    `rows` (the user's scope, with what the rows show), in the order of `ids`; any other slice
+    (a page number past the end shows the last page) through `queryset` itself."""
+
+    def __init__(self, queryset, *, ids, prefetched, rows):
+        self.queryset = queryset
+        self.ids = ids
+        self.prefetched = prefetched
+        self.rows = rows
+
+    def page(self, start, stop):
+        if start == self.prefetched.start and stop <= self.prefetched.stop:
+            return rows_in_order(self.rows, self.ids[: stop - start])
+        return list(self.queryset[start:stop])
 
 
 class AddressAutocompleteView(DeskAccessMixin, View):

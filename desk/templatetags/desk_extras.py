@@ -1,13 +1,23 @@
 """Display helpers for desk templates (no access decisions here)."""
 
-from django import template
-from django.template.defaultfilters import filesizeformat
+import functools
+from pathlib import Path
+
+from django import forms, template
+from django.forms.boundfield import BoundField
+from django.forms.renderers import DjangoTemplates, TemplatesSetting
+from django.template import TemplateDoesNotExist
+from django.template.defaultfilters import filesizeformat, floatformat
 from django.utils.html import conditional_escape, format_html, strip_spaces_between_tags
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from portal.writers import PageWriter, escape, number_url
+from portal.writers import _attrs as widget_attrs
+from portal.writers import _text as widget_text
+from portal.writers import _value as widget_value
 from tickets.models import Message, Priority, TicketEvent
 from tickets.templatetags.tickets_extras import status_badge
 
@@ -99,11 +109,18 @@ def queue_rows(context, tickets, selectable):
     return QueueRows(context, selectable).render(tickets)
 
 
+_SAMPLE_NUMBER = 918273645  # stands for a ticket number in a reversed URL
+
+
 class QueueRows(PageWriter):
     def __init__(self, context, selectable):
         super().__init__(context)
         self.select_label = _("Select ticket %(number)s") if selectable else None
         self.cells = {}
+        # The ticket link around its number, escaped once per page (`desk_url` per row looked
+        # the URL conf and the script prefix up fifty times).
+        link = desk_url("desk:ticket-detail", _SAMPLE_NUMBER).split(str(_SAMPLE_NUMBER))
+        self.link = tuple(escape(piece) for piece in link) if len(link) == 2 else None
 
     def render(self, tickets):
         return mark_safe("\n".join(self.row(ticket) for ticket in tickets))  # noqa: S308
@@ -117,7 +134,10 @@ class QueueRows(PageWriter):
 
     def row(self, ticket):
         number = self.number(ticket.number)
-        url = escape(desk_url("desk:ticket-detail", ticket.number))
+        if self.link is None:
+            url = escape(desk_url("desk:ticket-detail", ticket.number))
+        else:
+            url = f"{self.link[0]}{int(ticket.number)}{self.link[1]}"
         priority = ticket.priority
         address = ticket.address
         cells = [f'<tr class="desk-row-{escape(priority)}">']
@@ -160,6 +180,130 @@ class QueueRows(PageWriter):
             "</tr>",
         ]
         return "".join(cells)
+
+
+# ---------------------------------------------------------------------------------------------
+# The rest of the queue page's repeated parts, written in Python like its rows: the queue links
+# with their counts (a translation with a number filter each), the sortable column headings,
+# and the few text and hidden inputs (Django renders each through three widget templates). The
+# markup is the template's (tests/desk/test_queue_cost.py compares them).
+
+
+@register.simple_tag(takes_context=True)
+def queue_links(context, queues):
+    """The side bar's link to each queue with its count ("1,000+" past the cap), the shown
+    queue marked; `queues` as QueueView builds them."""
+    writer = PageWriter(context)
+    more_than = _("more than %(limit)s tickets")
+    links = []
+    for queue in queues:
+        active = queue["active"]
+        if queue["capped"]:
+            limit = conditional_escape(floatformat(queue["limit"], "g"))
+            label = more_than % {"limit": limit}
+            shown = f"{limit}+"
+        else:
+            count = queue["count"]
+            shown = writer.number(count)
+            label = ngettext("%(counter)s ticket", "%(counter)s tickets", count) % {
+                "counter": shown
+            }
+        if active:
+            state, current, badge = " active", ' aria-current="page"', "text-bg-light"
+        else:
+            state, current, badge = "", "", "text-bg-secondary"
+        url, help_text, key, name = (
+            conditional_escape(queue[item]) for item in ("url", "help", "key", "label")
+        )
+        links.append(
+            '<a class="list-group-item list-group-item-action d-flex justify-content-between '
+            f'align-items-center{state}" href="{url}" title="{help_text}"{current} '
+            f'id="queue-{key}"><span>{name}</span>'
+            f'<span class="badge rounded-pill {badge}" aria-label="{label}">{shown}</span></a>'
+        )
+    return mark_safe("\n".join(links))  # noqa: S308 - every value escaped
+
+
+_SORTED = {
+    "asc": (
+        ' aria-sort="ascending"',
+        ' <i class="bi bi-caret-up-fill" aria-hidden="true"></i>',
+    ),
+    "desc": (
+        ' aria-sort="descending"',
+        ' <i class="bi bi-caret-down-fill" aria-hidden="true"></i>',
+    ),
+}
+
+
+@register.simple_tag
+def sort_headers(columns):
+    """The `<th>` of each column: a link that sorts by it (the sorted one says which way), or
+    its label alone; `columns` as QueueView builds them."""
+    cells = []
+    for column in columns:
+        label = conditional_escape(column["label"])
+        aria_sort, caret = _SORTED.get(column.get("direction"), ("", ""))
+        if column.get("url"):
+            label = (
+                f'<a class="link-body-emphasis text-decoration-none" '
+                f'href="{conditional_escape(column["url"])}">{label}{caret}</a>'
+            )
+        cells.append(f'<th scope="col" class="text-nowrap"{aria_sort}>\n  {label}\n</th>')
+    return mark_safe("\n".join(cells))  # noqa: S308 - every value escaped
+
+
+# Django's text and hidden inputs, written as its templates write them (input.html, attrs.html).
+_INPUTS = {forms.TextInput, forms.HiddenInput}
+_WIDGET_TEMPLATES = Path(forms.__file__).parent / "templates"
+
+
+@functools.lru_cache(maxsize=8)
+def _renders_django_inputs(renderer):
+    """Whether `renderer` writes inputs with Django's own templates (none overridden)."""
+    if not isinstance(renderer, DjangoTemplates | TemplatesSetting):
+        return False
+    for widget in _INPUTS:
+        for name in (
+            widget.template_name,
+            "django/forms/widgets/input.html",
+            "django/forms/widgets/attrs.html",
+        ):
+            try:
+                origin = Path(renderer.get_template(name).template.origin.name)
+            except (AttributeError, TypeError, TemplateDoesNotExist):
+                return False
+            if origin != _WIDGET_TEMPLATES / name:
+                return False
+    return True
+
+
+@register.simple_tag
+def input_control(field):
+    """`{{ field }}` for a field shown as Django's text or hidden input, written in Python; any
+    other widget, bound field or renderer is left to Django."""
+    widget = field.field.widget
+    if (
+        type(widget) not in _INPUTS
+        or type(field) is not BoundField
+        or field.field.show_hidden_initial
+        or field.field.localize
+        or not _renders_django_inputs(field.form.renderer)
+    ):
+        return str(field)
+    # BoundField.as_widget and Input.get_context, step by step: the same attributes and value.
+    attrs = field.build_widget_attrs({}, widget)
+    if field.auto_id and "id" not in widget.attrs:
+        attrs.setdefault("id", field.auto_id)
+    data = widget.get_context(field.html_name, field.value(), attrs)["widget"]
+    if any(callable(value) for value in data["attrs"].values()):  # the template would call it
+        return str(field)
+    value = data["value"]
+    value = "" if value is None else f' value="{widget_value(value)}"'
+    return mark_safe(  # noqa: S308 - every value escaped
+        f'<input type="{widget_text(data["type"])}" name="{widget_text(data["name"])}"'
+        f"{value}{widget_attrs(data['attrs'])}>"
+    )
 
 
 # Links to a ticket's pages, from the URL pattern reversed once per process.
