@@ -151,13 +151,13 @@ def _attrs(attrs):
     )
 
 
-@functools.lru_cache(maxsize=8)
-def _renders_django_templates(renderer):
-    """Whether `renderer` writes widgets with Django's own templates (not overridden ones, not
-    another template language)."""
+@functools.lru_cache(maxsize=16)
+def _renders_django_templates(renderer, names=(_SELECT, _OPTION, _ATTRS)):
+    """Whether `renderer` writes widgets with Django's own templates `names` (not overridden
+    ones, not another template language)."""
     if not isinstance(renderer, DjangoTemplates | TemplatesSetting):
         return False
-    for name in (_SELECT, _OPTION, _ATTRS):
+    for name in names:
         try:
             origin = Path(renderer.get_template(name).template.origin.name)
         except (AttributeError, TypeError, TemplateDoesNotExist):
@@ -290,3 +290,39 @@ def _select_from_context(widget, renderer, context):
             parts.append("\n  </optgroup>")
     parts.append("\n</select>")
     return mark_safe("".join(parts))  # noqa: S308 - every value and label escaped above
+
+
+# Django's text and hidden inputs, written as its templates write them (input.html, attrs.html).
+_INPUTS = {forms.TextInput, forms.HiddenInput}
+_INPUT_TEMPLATES = tuple(
+    sorted(
+        {widget.template_name for widget in _INPUTS} | {"django/forms/widgets/input.html", _ATTRS}
+    )
+)
+
+
+def input_html(field):
+    """`str(field)` for a field shown as Django's text or hidden input, written in Python; any
+    other widget, bound field or renderer is left to Django."""
+    widget = field.field.widget
+    if (
+        type(widget) not in _INPUTS
+        or type(field) is not BoundField
+        or field.field.show_hidden_initial
+        or field.field.localize
+        or not _renders_django_templates(field.form.renderer, _INPUT_TEMPLATES)
+    ):
+        return str(field)
+    # BoundField.as_widget and Input.get_context, step by step: the same attributes and value.
+    attrs = field.build_widget_attrs({}, widget)
+    if field.auto_id and "id" not in widget.attrs:
+        attrs.setdefault("id", field.auto_id)
+    data = widget.get_context(field.html_name, field.value(), attrs)["widget"]
+    if any(callable(value) for value in data["attrs"].values()):  # the template would call it
+        return str(field)
+    value = data["value"]
+    value = "" if value is None else f' value="{_value(value)}"'
+    return mark_safe(  # noqa: S308 - every value escaped
+        f'<input type="{_text(data["type"])}" name="{_text(data["name"])}"'
+        f"{value}{_attrs(data['attrs'])}>"
+    )

@@ -1,12 +1,6 @@
 """Display helpers for desk templates (no access decisions here)."""
 
-import functools
-from pathlib import Path
-
-from django import forms, template
-from django.forms.boundfield import BoundField
-from django.forms.renderers import DjangoTemplates, TemplatesSetting
-from django.template import TemplateDoesNotExist
+from django import template
 from django.template.defaultfilters import filesizeformat, floatformat
 from django.utils.html import conditional_escape, format_html, strip_spaces_between_tags
 from django.utils.safestring import mark_safe
@@ -14,10 +8,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from portal.writers import PageWriter, escape, number_url
-from portal.writers import _attrs as widget_attrs
-from portal.writers import _text as widget_text
-from portal.writers import _value as widget_value
+from portal.writers import PageWriter, escape, input_html, number_url
 from tickets.models import Message, Priority, TicketEvent
 from tickets.templatetags.tickets_extras import status_badge
 
@@ -253,57 +244,10 @@ def sort_headers(columns):
     return mark_safe("\n".join(cells))  # noqa: S308 - every value escaped
 
 
-# Django's text and hidden inputs, written as its templates write them (input.html, attrs.html).
-_INPUTS = {forms.TextInput, forms.HiddenInput}
-_WIDGET_TEMPLATES = Path(forms.__file__).parent / "templates"
-
-
-@functools.lru_cache(maxsize=8)
-def _renders_django_inputs(renderer):
-    """Whether `renderer` writes inputs with Django's own templates (none overridden)."""
-    if not isinstance(renderer, DjangoTemplates | TemplatesSetting):
-        return False
-    for widget in _INPUTS:
-        for name in (
-            widget.template_name,
-            "django/forms/widgets/input.html",
-            "django/forms/widgets/attrs.html",
-        ):
-            try:
-                origin = Path(renderer.get_template(name).template.origin.name)
-            except (AttributeError, TypeError, TemplateDoesNotExist):
-                return False
-            if origin != _WIDGET_TEMPLATES / name:
-                return False
-    return True
-
-
 @register.simple_tag
 def input_control(field):
-    """`{{ field }}` for a field shown as Django's text or hidden input, written in Python; any
-    other widget, bound field or renderer is left to Django."""
-    widget = field.field.widget
-    if (
-        type(widget) not in _INPUTS
-        or type(field) is not BoundField
-        or field.field.show_hidden_initial
-        or field.field.localize
-        or not _renders_django_inputs(field.form.renderer)
-    ):
-        return str(field)
-    # BoundField.as_widget and Input.get_context, step by step: the same attributes and value.
-    attrs = field.build_widget_attrs({}, widget)
-    if field.auto_id and "id" not in widget.attrs:
-        attrs.setdefault("id", field.auto_id)
-    data = widget.get_context(field.html_name, field.value(), attrs)["widget"]
-    if any(callable(value) for value in data["attrs"].values()):  # the template would call it
-        return str(field)
-    value = data["value"]
-    value = "" if value is None else f' value="{widget_value(value)}"'
-    return mark_safe(  # noqa: S308 - every value escaped
-        f'<input type="{widget_text(data["type"])}" name="{widget_text(data["name"])}"'
-        f"{value}{widget_attrs(data['attrs'])}>"
-    )
+    """`{{ field }}` for a text or hidden input, written in Python (portal.writers)."""
+    return input_html(field)
 
 
 # Links to a ticket's pages, from the URL pattern reversed once per process.
