@@ -207,6 +207,43 @@ def setup_django():
     django.setup()
 
 
+def in_process_pages(names, error):
+    """For each page of `names` (this module's page names), a function that GETs it once
+    through Django's WSGI handler in-process, as gunicorn calls it, signed in as the page's
+    benchmark user (the test client only signs in: its template instrumentation would distort
+    the figures), and returns the status line and the body. Used by profile_page.py,
+    split_page.py and plan_time.py; `error(message)` reports an unknown page name."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import Client, RequestFactory
+
+    from accounts.models import User
+
+    targets = find_targets()
+    known = {name: (who, path) for name, who, path in pages(targets)}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        error(f"unknown page {unknown[0]}; one of {', '.join(known)}")
+    handler, factory = WSGIHandler(), RequestFactory()
+    getters = {}
+    for name in names:
+        who, path = known[name]
+        client = Client()
+        client.force_login(User.objects.get(email=targets[who]))
+        cookie = "; ".join(f"{key}={morsel.value}" for key, morsel in client.cookies.items())
+
+        def get(path=path, cookie=cookie):
+            environ = factory.get(path, HTTP_X_FORWARDED_PROTO="https", HTTP_COOKIE=cookie).environ
+            status = []
+            body = b"".join(
+                handler(environ, lambda line, headers, exc_info=None: status.append(line))
+            )
+            return status[0], body
+
+        get.path = path
+        getters[name] = get
+    return getters
+
+
 def find_targets():
     from accounts.models import User
     from tickets.management.commands.seed_bench import (

@@ -35,30 +35,14 @@ def main():
     import bench  # bench/bench.py: the pages and the benchmark users
 
     bench.setup_django()
-    from django.core.handlers.wsgi import WSGIHandler
     from django.db import connection, reset_queries
-    from django.test import Client, RequestFactory
 
-    from accounts.models import User
-
-    targets = bench.find_targets()
-    pages = {name: (who, path) for name, who, path in bench.pages(targets)}
-    if args.page not in pages:
-        parser.error(f"unknown page; one of {', '.join(pages)}")
-    who, path = pages[args.page]
-    client = Client()
-    client.force_login(User.objects.get(email=targets[who]))
-    cookie = "; ".join(f"{key}={morsel.value}" for key, morsel in client.cookies.items())
-    handler = WSGIHandler()
-    factory = RequestFactory()
     outcome = {}
-
-    def start_response(status, headers, exc_info=None):
-        outcome["status"] = status
+    page_get = bench.in_process_pages([args.page], parser.error)[args.page]
+    path = page_get.path
 
     def get():
-        environ = factory.get(path, HTTP_X_FORWARDED_PROTO="https", HTTP_COOKIE=cookie).environ
-        body = b"".join(handler(environ, start_response))
+        outcome["status"], body = page_get()
         outcome["bytes"] = len(body)
 
     for _ in range(5):  # warm-up: templates, translations, URL resolvers, connection

@@ -80,28 +80,10 @@ def main():
     import bench  # bench/bench.py: the pages and the benchmark users
 
     bench.setup_django()
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.test import Client, RequestFactory
-
-    from accounts.models import User
-
     instrument()
-    targets = bench.find_targets()
-    pages = {name: (who, path) for name, who, path in bench.pages(targets)}
-    unknown = [page for page in args.pages if page not in pages]
-    if unknown:
-        parser.error(f"unknown page {unknown[0]}; one of {', '.join(pages)}")
-    handler, factory = WSGIHandler(), RequestFactory()
+    getters = bench.in_process_pages(args.pages, parser.error)
     for page in args.pages:
-        who, path = pages[page]
-        client = Client()
-        client.force_login(User.objects.get(email=targets[who]))
-        cookie = "; ".join(f"{key}={morsel.value}" for key, morsel in client.cookies.items())
-
-        def get(path=path, cookie=cookie):
-            environ = factory.get(path, HTTP_X_FORWARDED_PROTO="https", HTTP_COOKIE=cookie).environ
-            b"".join(handler(environ, lambda status, headers, exc_info=None: None))
-
+        get = getters[page]
         for _ in range(10):
             get()
         for key in TOTALS:
