@@ -242,12 +242,16 @@ def test_forward_to_a_person_keeps_the_team(client, world, file_ticket):
     ]
 
 
-@pytest.mark.parametrize("who", ["customer", "no_rights", "inactive", "inactive_team", "junk"])
+@pytest.mark.parametrize(
+    "who", ["customer", "external_agent", "no_rights", "inactive", "inactive_team", "junk"]
+)
 def test_forward_only_to_desk_teams_and_users(client, world, file_ticket, who):
     ticket = file_ticket()
     inactive = type(world.agent).objects.get(pk=world.colleague.pk)
     recipients = {
         "customer": f"user:{world.customer.pk}",
+        # An external user given the Support agent role is still no desk user.
+        "external_agent": f"user:{world.external_agent.pk}",
         "no_rights": f"user:{world.no_rights.pk}",
         "inactive": f"user:{inactive.pk}",
         "inactive_team": f"team:{world.service.pk}",
