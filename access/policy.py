@@ -34,7 +34,7 @@ from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal.db import prepared
+from portal.db import compile_for_any_id, for_id, prepared
 
 # The basic rights (DESIGN.md, "Basic rights"): the permissions roles carry.
 ADDRESSES_READ = "addresses.view_address"
@@ -87,11 +87,8 @@ def _deny(reason):
 
 _model_backend = ModelBackend()
 
-# Statements built by the ORM once per process and shape, then run with each user's id: the
-# grants query runs on every request, and compiling its UNION ALL cost more than running it
-# (docs/performance.md). The ORM builds them with a sentinel id in place of the user's; each
-# parameter equal to the sentinel is the user's id.
-_SENTINEL = -2_000_000_017
+# Statements built by the ORM once per process and shape: the grants, run with each user's id
+# (`_run_compiled`, portal.db.compile_for_any_id), and `desk_users`.
 _COMPILED = {}  # key -> what `make()` made of it; cleared with the permission names
 
 
@@ -108,16 +105,11 @@ def _run_compiled(build, model, shape, pk):
     db = router.db_for_read(model)
 
     def make():
-        sql, params = build(model, shape, _SENTINEL).query.sql_with_params()
-        slots = tuple(i for i, param in enumerate(params) if param == _SENTINEL)
-        if not slots or any(type(params[i]) is not int for i in slots):
-            raise ValueError("the sentinel must appear as the user's id and nowhere else")
-        return sql, tuple(params), slots
+        return compile_for_any_id(
+            lambda user_id: build(model, shape, user_id).query.sql_with_params()
+        )
 
-    sql, params, slots = _compiled((build, model, shape, db), make)
-    params = list(params)
-    for i in slots:
-        params[i] = pk
+    sql, params = for_id(_compiled((build, model, shape, db), make), pk)
     # Its plan does not depend on the user's id: prepared once per connection, it is no longer
     # planned on every request (portal.db).
     with prepared(db), connections[db].cursor() as cursor:

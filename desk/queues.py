@@ -7,7 +7,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
-from tickets.forms import CappedCount, list_count_cap
+from portal.db import compile_for_any_id, for_id
+from tickets.forms import CappedCount, capped_count_columns, list_count_cap
 
 MINE, TEAMS, OPEN, CLOSED, ALL = "mine", "teams", "open", "closed", "all"
 DEFAULT_QUEUE = MINE
@@ -77,23 +78,21 @@ def _counts(queryset, user, extra, *, listed=None, page=None):
     limit = list_count_cap()
     using = queryset.db
     if _narrows_nothing(queryset):
-        parts, params = _queue_counts_sql(queryset, user.pk, limit)
+        columns, params = _queue_counts_sql(queryset, user.pk, limit)
     else:
-        parts, params = _count_parts(
-            {name: queryset.filter(condition) for name, condition in conditions(user).items()},
-            using,
-            limit,
-        )
+        scoped = [queryset.filter(condition) for condition in conditions(user).values()]
+        columns, params = capped_count_columns(scoped, using, limit)
     names = [name for name, _label in CHOICES]
     if extra:
-        extra_parts, extra_params = _count_parts(extra, using, limit)
-        names, parts, params = [*names, *extra], [*parts, *extra_parts], [*params, *extra_params]
-    # SQL compiled by Django from the querysets; every value is a parameter.
-    counted = [
-        "0" if sql is None else f"(SELECT COUNT(*) FROM ({sql}) AS capped_{index})"  # noqa: S608
-        for index, sql in enumerate(parts)
-    ]
-    statement = f"SELECT {', '.join(counted)}"
+        extra_columns, extra_params = capped_count_columns(
+            extra.values(), using, limit, start=len(columns)
+        )
+        names, columns, params = (
+            [*names, *extra],
+            [*columns, *extra_columns],
+            [*params, *extra_params],
+        )
+    statement = f"SELECT {', '.join(columns)}"
     ids = None
     if listed is not None:
         names = [*names, "rows"]
@@ -118,49 +117,27 @@ def _counts(queryset, user, extra, *, listed=None, page=None):
     return counts, ids
 
 
-def _count_parts(querysets, using, limit):
-    """(parts, params): for each queryset, the SQL of its first `limit` + 1 ids, or None for a
-    queryset that cannot match anything (e.g. `qs.none()`)."""
-    parts, params = [], []
-    for queryset in querysets.values():
-        query = queryset.order_by().values("pk")[: limit + 1].query
-        try:
-            sql, part_params = query.get_compiler(using=using).as_sql()
-        except EmptyResultSet:
-            parts.append(None)
-            continue
-        parts.append(sql)
-        params.extend(part_params)
-    return parts, params
-
-
 def _narrows_nothing(queryset):
     """Whether `queryset` is every ticket: no condition, slice, DISTINCT or set operation."""
     query = queryset.query
     return not (query.where or query.is_sliced or query.distinct or query.combinator)
 
 
-# Stands for the user's id while the queue counts are compiled (an id no user has).
-_SENTINEL = 918_273_645_019
-_COMPILED = {}  # (model, database, limit) -> (parts, params, the params' slots of the user id)
+_COMPILED = {}  # (model, database, limit) -> portal.db.compile_for_any_id's result
 
 
 def _queue_counts_sql(queryset, user_id, limit):
-    """(parts, params) of the queue counts over every ticket, for `user_id`."""
+    """(columns, params) of the queue counts over every ticket, for `user_id`."""
     key = (queryset.model, queryset.db, limit)
     compiled = _COMPILED.get(key)
     if compiled is None:
-        parts, params = _count_parts(
-            {name: queryset.filter(q) for name, q in _conditions(_SENTINEL).items()},
-            queryset.db,
-            limit,
-        )
-        slots = tuple(index for index, param in enumerate(params) if param == _SENTINEL)
-        if not slots or any(type(params[index]) is not int for index in slots):
-            raise ValueError("the sentinel must appear as the user's id and nowhere else")
-        compiled = _COMPILED[key] = (tuple(parts), tuple(params), slots)
-    parts, params, slots = compiled
-    params = list(params)
-    for index in slots:
-        params[index] = user_id
-    return list(parts), params
+
+        def compile_sql(stand_in):
+            columns, params = capped_count_columns(
+                [queryset.filter(q) for q in _conditions(stand_in).values()], queryset.db, limit
+            )
+            return tuple(columns), params
+
+        compiled = _COMPILED[key] = compile_for_any_id(compile_sql)
+    columns, params = for_id(compiled, user_id)
+    return list(columns), params

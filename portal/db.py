@@ -87,3 +87,29 @@ class PreparedStatementsMixin:
             if callable(getattr(response, "render", None)) and not response.is_rendered:
                 response.render()
             return response
+
+
+# Statements the ORM compiles once per process, with a stand-in for the user's id, and that
+# then run with each request's id: building them cost more than running them (the grants'
+# UNION ALL, the desk's queue counts; docs/performance.md). Each parameter equal to the
+# stand-in is the user's id.
+STAND_IN_ID = -2_000_000_017
+
+
+def compile_for_any_id(compile_sql):
+    """`compile_sql(user_id)` -> (sql, params), compiled for the stand-in id: (sql, params,
+    slots), `slots` the positions of the id among the parameters (see `for_id`)."""
+    sql, params = compile_sql(STAND_IN_ID)
+    slots = tuple(i for i, param in enumerate(params) if param == STAND_IN_ID)
+    if not slots or any(type(params[i]) is not int for i in slots):
+        raise ValueError("the stand-in must appear as the user's id and nowhere else")
+    return sql, tuple(params), slots
+
+
+def for_id(compiled, user_id):
+    """(sql, params) of a `compile_for_any_id` result, for `user_id`."""
+    sql, params, slots = compiled
+    params = list(params)
+    for i in slots:
+        params[i] = user_id
+    return sql, params

@@ -4,14 +4,14 @@ from operator import itemgetter
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import BooleanField, Expression, F, Subquery
+from django.db.models import F
 from django.db.models.expressions import RawSQL
 from django.views.generic import TemplateView
 
 from access import policy
 from access.mixins import PortalAccessMixin
 from tickets.models import Message, Ticket, TicketEvent
-from tickets.paging import MERGE_MAX_ADDRESSES, ChosenFirstList
+from tickets.paging import MERGE_MAX_ADDRESSES, AmongChosen, chosen_first
 
 DASHBOARD_ROWS = 10
 
@@ -140,40 +140,6 @@ def _activity(user, tickets, limit):
     items += [{"kind": "event", "when": e.created_at, "event": e} for e in events]
     items.sort(key=itemgetter("when"), reverse=True)
     return items[:limit]
-
-
-class AmongChosen(Expression):
-    """`<column> = ANY(ARRAY(<subquery>))` (PostgreSQL): the subquery runs once as an initial
-    step, and the statement around it is planned for a short list of ids. As `IN (<subquery>)`
-    PostgreSQL plans a join with the subquery instead, which cost the dashboard's statements
-    0.2–0.75 ms more planning each (1,000,000 tickets) for the same plan."""
-
-    conditional = True
-
-    def __init__(self, column, subquery):
-        super().__init__(output_field=BooleanField())
-        self.column, self.subquery = column, subquery
-
-    def get_source_expressions(self):
-        return [self.column, self.subquery]
-
-    def set_source_expressions(self, expressions):
-        self.column, self.subquery = expressions
-
-    def as_sql(self, compiler, connection):
-        column, column_params = compiler.compile(self.column)
-        subquery, subquery_params = compiler.compile(self.subquery)  # "(SELECT …)"
-        return f"{column} = ANY(ARRAY{subquery})", (*column_params, *subquery_params)
-
-
-def chosen_first(queryset, count):
-    """The first `count` rows of the ordered `queryset` (with its select_related) in one
-    statement whose ids are chosen before the join, as tickets.paging.ChosenFirstList reads
-    them (on PostgreSQL with `AmongChosen`). The statement applies `queryset`'s conditions
-    again, so a row outside it is never returned."""
-    if connections[queryset.db].vendor != "postgresql":
-        return ChosenFirstList(queryset)[:count]
-    return list(queryset.filter(AmongChosen(F("pk"), Subquery(queryset.values("pk")[:count]))))
 
 
 LIST_RELATED = ("status", "type", "address")

@@ -118,6 +118,25 @@ class CappedCount(int):
         return self > self.limit
 
 
+def capped_count_columns(querysets, using, limit, start=0):
+    """(columns, params) for the select list of one statement: for each of `querysets`,
+    `(SELECT COUNT(*) FROM (<its first limit + 1 ids>))`, or `0` for a queryset that cannot
+    match anything (e.g. `qs.none()`, or a filter on an empty set of ids). `start` numbers the
+    subqueries' aliases after those of columns already in the statement."""
+    columns, params = [], []
+    for index, queryset in enumerate(querysets, start):
+        query = queryset.order_by().values("pk")[: limit + 1].query
+        try:
+            sql, part_params = query.get_compiler(using=using).as_sql()
+        except EmptyResultSet:
+            columns.append("0")
+            continue
+        # SQL compiled by Django from the querysets; every value is a parameter.
+        columns.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{index})")  # noqa: S608
+        params.extend(part_params)
+    return columns, params
+
+
 def capped_counts(querysets, limit=None):
     """{name: CappedCount} for {name: queryset}, in ONE statement whatever their number: each
     count reads at most `limit` + 1 rows (`SELECT COUNT(*) FROM (… LIMIT limit+1)`)."""
@@ -126,19 +145,9 @@ def capped_counts(querysets, limit=None):
     if not names:
         return {}
     using = querysets[names[0]].db
-    parts, params = [], []
-    for name in names:
-        query = querysets[name].order_by().values("pk")[: limit + 1].query
-        try:
-            sql, part_params = query.get_compiler(using=using).as_sql()
-        except EmptyResultSet:  # e.g. `qs.none()`, or a filter on an empty set of ids
-            parts.append("0")
-            continue
-        # SQL compiled by Django from the querysets; every value is a parameter.
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{len(parts)})")  # noqa: S608
-        params.extend(part_params)
+    columns, params = capped_count_columns(querysets.values(), using, limit)
     with connections[using].cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        cursor.execute(f"SELECT {', '.join(columns)}", params)
         row = cursor.fetchone()
     return {name: CappedCount(value, limit) for name, value in zip(names, row, strict=True)}
 
