@@ -525,6 +525,20 @@ def tickets_visible(qs, user):
     return _scope(qs, grants_for(user), [TICKETS_READ], "address_id", write=False)
 
 
+def ticket_address_scope(user):
+    """The ids of the addresses whose tickets `user` may see, when that set *is* the whole of
+    `tickets_visible` (an external user: a ticket is visible exactly when its address is
+    among them; empty when the user may see none); None when the scope is not a set of
+    addresses (an active internal user sees every ticket). For statements that read ticket
+    facts kept elsewhere by address (the search documents) and must scope them alike."""
+    g = grants_for(user)
+    if not g.active or not g.has(TICKETS_READ):
+        return frozenset()
+    if g.internal:
+        return None
+    return g.read_ids
+
+
 def can_reply(user, ticket):
     """Reply (and, with `can_set_status`, change the status). Replying reopens a closed ticket."""
     return _address_rule(

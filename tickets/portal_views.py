@@ -38,6 +38,9 @@ from .paging import AddressMergedList, can_merge, searched_list
 from .related import fill, load_people
 from .search import search_tickets
 
+# The list's filters beside the search text, open/closed and "created by me".
+FILTERS = ("status", "type", "address", "machine")
+
 
 class TicketListView(PortalAccessMixin, ListView):
     """Tickets the user may see, filtered, searched, sorted and paginated (25 a page)."""
@@ -70,7 +73,7 @@ class TicketListView(PortalAccessMixin, ListView):
         form, user = self.filter_form, self.request.user
         if queryset is None:
             queryset = Ticket.objects.visible_to(user)
-        for name in ("status", "type", "address", "machine"):
+        for name in FILTERS:
             value = form.value(name)
             if value is not None:
                 queryset = queryset.filter(**{name: value})
@@ -102,14 +105,17 @@ class TicketListView(PortalAccessMixin, ListView):
         """A customer's searched list read with its counts in one statement
         (tickets.paging.SearchedList), when that is how it is read; else None. It gets the
         list without the text search and searches it itself, inside the user's scope."""
+        form = self.filter_form
         filtered = self.scoped_queryset(search=False)
+        narrowed = form.value("mine") or any(form.value(name) is not None for name in FILTERS)
         return searched_list(
             self.listed(self.with_state(filtered)),
             counted=filtered,
             user=self.request.user,
-            text=self.filter_form.value("q", ""),
+            text=form.value("q", ""),
             page=self.request.GET.get(self.page_kwarg),
             page_size=self.paginate_by,
+            unfiltered=None if narrowed else form.value("state", OPEN),
         )
 
     @cached_property

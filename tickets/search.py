@@ -177,11 +177,13 @@ def text_condition(user, text, *, using, form=JOIN, addresses=None, machines=Non
 FOUND = "search_found"  # the statement's CTE: the ids of the customer's matching documents
 
 
-def customer_documents(text, address_ids):
+def customer_documents(text, address_ids, *, state=False):
     """(sql, params): the ids of the tickets at `address_ids` whose public document matches
-    `text`, read by one scan of the index keyed by the addresses and the words."""
+    `text`, read by one scan of the index keyed by the addresses and the words; `state`: with
+    the tickets' `updated_at` and `open` kept on the documents (desk/migrations/0004)."""
+    columns = "doc.ticket_id, doc.updated_at, doc.open" if state else "doc.ticket_id"
     sql = (
-        f"SELECT doc.ticket_id FROM {DOCUMENTS_TABLE} AS doc "  # noqa: S608 (constants only)
+        f"SELECT {columns} FROM {DOCUMENTS_TABLE} AS doc "  # noqa: S608 (constants only)
         f"WHERE ARRAY[doc.address_id] && %s::bigint[] "
         f"AND doc.public_document @@ websearch_to_tsquery('{SEARCH_CONFIG}', %s)"
     )

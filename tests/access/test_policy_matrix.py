@@ -256,6 +256,16 @@ def _message_at(world, address, kind=Message.Kind.DESCRIPTION):
     return MessageFactory(ticket=world.ticket_at(address), kind=kind)
 
 
+def _tickets_seen(user):
+    """`Ticket.objects.visible_to(user)`; the scope as a set of addresses
+    (`policy.ticket_address_scope`, read by the search documents) must pick the same rows."""
+    visible = Ticket.objects.visible_to(user)
+    scope = policy.ticket_address_scope(user)
+    by_address = Ticket.objects.all() if scope is None else Ticket.objects.filter(address__in=scope)
+    assert set(by_address.values_list("pk", flat=True)) == set(visible.values_list("pk", flat=True))
+    return visible
+
+
 RULES = {
     "see_address": ObjectRule(
         policy.can_see_address,
@@ -315,10 +325,10 @@ RULES = {
     ),
     "see_ticket": ObjectRule(
         policy.can_see_ticket,
-        lambda user: Ticket.objects.visible_to(user),
+        lambda user: _tickets_seen(user),
         Ticket,
         TICKETS_READ,
-        ("tickets_visible",),
+        ("tickets_visible", "ticket_address_scope"),
         lambda world, address: world.ticket_at(address),
     ),
     "reply": ObjectRule(

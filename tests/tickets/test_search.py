@@ -17,6 +17,7 @@ from tests.factories import (
     MessageFactory,
     TeamFactory,
     TicketFactory,
+    TicketStatusFactory,
     TicketTypeFactory,
     UserFactory,
 )
@@ -174,10 +175,18 @@ def test_postgres_a_stale_document_never_shows_a_foreign_ticket(client, world):
 def documents():
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT ticket_id, address_id, public_document::text, internal_document::text "
-            "FROM desk_search_document ORDER BY ticket_id"
+            "SELECT ticket_id, address_id, public_document::text, internal_document::text, "
+            "updated_at, open FROM desk_search_document ORDER BY ticket_id"
         )
         return cursor.fetchall()
+
+
+def document_state(ticket):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT updated_at, open FROM desk_search_document WHERE ticket_id = %s", [ticket.pk]
+        )
+        return cursor.fetchone()
 
 
 def assert_documents_are_current():
@@ -217,6 +226,23 @@ def test_postgres_documents_follow_every_write(client, world):
     Message.objects.filter(pk=note.pk).delete()
     assert found(client, "lynx") == {second.number}
     assert found(client, "okapi") == set()
+    assert_documents_are_current()
+
+    # Closed, reopened by a reply, saved without a change: `updated_at` and open/closed follow.
+    done = TicketStatusFactory(name="Done (documents)", is_closed=True)
+    services.ticket_set_status(actor=world.agent, ticket=first, status=done)
+    assert document_state(first) == (Ticket.objects.get(pk=first.pk).updated_at, False)
+    services.ticket_reply(actor=world.customer, ticket=first, body="Still rattles")
+    assert document_state(first) == (Ticket.objects.get(pk=first.pk).updated_at, True)
+    services.ticket_reply(actor=world.agent, ticket=second, body="On our way")  # stays open
+    assert document_state(second) == (Ticket.objects.get(pk=second.pk).updated_at, True)
+    Ticket.objects.filter(pk=second.pk).update(updated_at=first.created_at)
+    assert document_state(second) == (first.created_at, True)
+    Ticket.objects.filter(pk=second.pk).update(closed_at=first.created_at)  # closed alone
+    assert document_state(second) == (first.created_at, False)
+    Ticket.objects.filter(pk=second.pk).update(closed_at=None)
+    assert document_state(second) == (first.created_at, True)
+    Ticket.objects.filter(pk=second.pk).update(subject=second.subject)
     assert_documents_are_current()
 
     first.subject = "Heron"

@@ -12,6 +12,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from access import policy
 from tests.factories import (
     AddressFactory,
     ExternalUserFactory,
@@ -80,10 +81,23 @@ def plain_counts(customer, filtered, text):
     return capped_counts({"open": found.open(), "closed": found.closed()})
 
 
+def alone(customer, sort, state):
+    """The documents-alone form's `alone` for `sort`, or None where it cannot serve it."""
+    direction = paging.DOCUMENT_ORDERS.get(SORTS[sort])
+    scope = sorted(policy.ticket_address_scope(customer))
+    return None if direction is None else (state, direction, scope)
+
+
+FORMS = [  # (form, sort): the documents alone serve the recency orders only
+    *((form, sort) for form in ("collected", "walked") for sort in SORTS),
+    ("alone", "-updated_at"),
+    ("alone", "updated_at"),
+]
+
+
 @pytest.mark.postgres_only
-@pytest.mark.parametrize("walk", [False, True], ids=["collected", "walked"])
-@pytest.mark.parametrize("sort", list(SORTS))
-def test_every_page_and_count_equals_the_plain_search(customer_world, settings, walk, sort):
+@pytest.mark.parametrize(("form", "sort"), FORMS)
+def test_every_page_and_count_equals_the_plain_search(customer_world, settings, form, sort):
     customer, _sites, _foreign = customer_world
     searches = [(1000, "pump"), (1000, "valve -pump"), (1000, "nothing-here"), (5, "valve")]
     for cap, text in searches:  # cap 5: the counts stop at "more than 5"
@@ -93,8 +107,9 @@ def test_every_page_and_count_equals_the_plain_search(customer_world, settings, 
             plain = search_tickets(queryset, customer, text)
             for page in (slice(0, 10), slice(20, 30)):
                 searched = SearchedList(
-                    queryset, counted=filtered, user=customer, text=text, walk=walk,
-                    prefetch=page,
+                    queryset, counted=filtered, user=customer, text=text,
+                    walk=form == "walked", prefetch=page,
+                    alone=alone(customer, sort, state) if form == "alone" else None,
                 )  # fmt: skip
                 expected = [t.pk for t in plain[page]]
                 assert [t.pk for t in searched[page]] == expected, (text, state, page)
@@ -108,10 +123,29 @@ def test_every_page_and_count_equals_the_plain_search(customer_world, settings, 
 
 
 @pytest.mark.postgres_only
-@pytest.mark.parametrize("walk", [False, True], ids=["collected", "walked"])
-def test_internal_notes_and_foreign_tickets_are_never_found(customer_world, walk):
-    """Only internal notes say "secret"; the foreign tickets' documents are made to claim
-    the customer's address (a stale document): the scope still keeps them out."""
+@pytest.mark.parametrize("form", ["collected", "walked", "alone"])
+def test_internal_notes_and_foreign_tickets_are_never_found(customer_world, form):
+    """Only internal notes say "secret"; tickets at a foreign address say "foreign"."""
+    customer, _sites, _foreign = customer_world
+    queryset, filtered = listed(customer, "-updated_at", "all")
+    for text, expected in (("secret", 0), ("pump", 30), ("foreign", 0)):
+        searched = SearchedList(
+            queryset, counted=filtered, user=customer, text=text, walk=form == "walked",
+            prefetch=slice(0, 100),
+            alone=alone(customer, "-updated_at", "all") if form == "alone" else None,
+        )  # fmt: skip
+        assert len(searched[0:100]) == expected, text
+        counts = searched.state_counts
+        assert counts["open"] + counts["closed"] == expected
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("form", ["collected", "walked", "alone"])
+def test_a_stale_document_never_brings_a_foreign_row(customer_world, form):
+    """The foreign tickets' documents are made to claim the customer's address (a stale
+    document, which the triggers never leave): the rows are still read through the scope. The
+    documents-alone form counts what the documents say (its counts trust the triggers, which
+    move a document with its ticket in the same transaction: tests/tickets/test_search.py)."""
     customer, sites, foreign = customer_world
     with connection.cursor() as cursor:
         cursor.execute(
@@ -119,16 +153,14 @@ def test_internal_notes_and_foreign_tickets_are_never_found(customer_world, walk
             [sites[0].pk, foreign.pk],
         )
     queryset, filtered = listed(customer, "-updated_at", "all")
-    for text, expected in (("secret", 0), ("pump", 30), ("foreign", 0)):
-        searched = SearchedList(
-            queryset, counted=filtered, user=customer, text=text, walk=walk,
-            prefetch=slice(0, 100),
-        )  # fmt: skip
-        rows = searched[0:100]
-        assert len(rows) == expected, text
-        assert all(row.address_id in {site.pk for site in sites} for row in rows)
-        counts = searched.state_counts
-        assert counts["open"] + counts["closed"] == expected
+    searched = SearchedList(
+        queryset, counted=filtered, user=customer, text="foreign", walk=form == "walked",
+        prefetch=slice(0, 100),
+        alone=alone(customer, "-updated_at", "all") if form == "alone" else None,
+    )  # fmt: skip
+    assert searched[0:100] == []
+    counts = searched.state_counts
+    assert counts["open"] + counts["closed"] == (10 if form == "alone" else 0)
 
 
 @pytest.mark.postgres_only
@@ -147,6 +179,45 @@ def test_the_estimate_chooses_the_form(customer_world, monkeypatch, settings):
         )
         searched = searched_list(queryset, counted=filtered, user=customer, text="pump")
         assert searched.walk is walk
+        assert searched.alone is None  # not said to be unfiltered
+        kwargs = {"counted": filtered, "user": customer, "text": "pump", "unfiltered": "all"}
+        searched = searched_list(queryset, **kwargs)
+        # Collected matches of an unfiltered list in recency order: the documents alone.
+        assert searched.alone == (None if walk else alone(customer, "-updated_at", "all"))
+        by_subject, _filtered = listed(customer, "subject", "all")
+        assert searched_list(by_subject, **kwargs).alone is None
+    # Read from the documents alone, a match costs less: the walk starts later
+    # (ALONE_WALK_FACTOR). 30 of 60 matching, cap 5: 900 >= 2 * 6 * 60, but < 4 * 6 * 60.
+    monkeypatch.setattr(paging.search, "estimated_customer_matches", lambda *args: (30, 60))
+    assert searched_list(queryset, counted=filtered, user=customer, text="pump").walk
+    searched = searched_list(
+        queryset, counted=filtered, user=customer, text="pump", unfiltered="all"
+    )
+    assert not searched.walk and searched.alone == alone(customer, "-updated_at", "all")
+
+
+@pytest.mark.postgres_only
+def test_the_list_reads_the_documents_alone_only_without_filters(
+    client, customer_world, monkeypatch
+):
+    """The page tells `searched_list` whether anything but open/closed narrows it: a status, a
+    type, an address, a machine or "created by me" makes it join the tickets again."""
+    customer, sites, _foreign = customer_world
+    monkeypatch.setattr(paging.search, "estimated_customer_matches", lambda *args: (1, 60))
+    seen = []
+    original = SearchedList.__init__
+
+    def spy(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        seen.append(self.alone)
+
+    monkeypatch.setattr(SearchedList, "__init__", spy)
+    client.force_login(customer)
+    client.get(URL, {"q": "pump", "state": "closed"})
+    client.get(URL, {"q": "pump", "state": "all", "address": sites[1].pk})
+    client.get(URL, {"q": "pump", "mine": "on"})
+    assert seen[0] == ("closed", "DESC", sorted(site.pk for site in sites))
+    assert seen[1:] == [None, None]
 
 
 def test_used_only_for_a_customer_searching_words_on_postgresql(customer_world):
