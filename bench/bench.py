@@ -414,8 +414,19 @@ def delete_bench_tickets(since):
         deleted += DBTaskResult.objects.filter(enqueued_at__gte=since).delete()[0]
     except (ImportError, LookupError, RuntimeError):
         pass
+    if deleted and connection.vendor == "postgresql":
+        # The filed tickets say "hydraulic" at the benchmark customer's addresses. Deleted, their
+        # rows stay in the indexes until a vacuum (which skips the indexes for a few dead rows
+        # unless told otherwise): the next run's searches would read 500 dead documents each.
+        with connection.cursor() as cursor:
+            for table in VACUUMED:
+                cursor.execute(f"VACUUM (INDEX_CLEANUP ON) {table}")
     connection.close()
     return deleted
+
+
+# The tables filing writes to (the search documents only where desk/migrations/0003 made them).
+VACUUMED = ("tickets_ticket", "tickets_message", "tickets_ticketevent", "desk_search_document")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ bounded number of addresses and no text search (whose conditions should not run 
 address).
 
 `SearchedList` (further down) reads a customer's *searched* list: the page's ids and both
-capped counts (open, closed) in one statement that reads the matching search documents once,
-then the page's rows by primary key (docs/performance.md, "Portal search in one statement").
+capped counts (open, closed) in one statement that reads the matching search documents once
+(for an unfiltered list in recency order, from the documents alone), then the page's rows by
+primary key (docs/performance.md, third and fifth optimisation passes).
 """
 
 from django.core.exceptions import EmptyResultSet
