@@ -7,12 +7,13 @@ ask the policy once more before they write.
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import EmptyResultSet, ValidationError
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Exists, OuterRef
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse_lazy
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from access import policy
@@ -265,13 +266,24 @@ class FileableMachineField(forms.ModelChoiceField):
         return f"{obj.number} {obj.name} · {obj.address.number} {obj.address.name}"
 
 
+class RecipientField(forms.ChoiceField):
+    """ "Send to": keys "team:<id>" and "user:<id>". Its choices are read when the field is shown;
+    a submitted key is checked by `lookup(key)` (the form's: the one team or person, through
+    the same policy querysets) instead of reading both lists to find it."""
+
+    lookup = None
+
+    def valid_value(self, value):
+        return self.lookup(value) is not None
+
+
 class TicketCreateForm(forms.Form):
     """File a ticket. Every choice comes from the policy's queryset for `user`; `clean` checks
     the machine against the chosen address (`policy.machines_fileable`)."""
 
     address = forms.ModelChoiceField(label=_("Address"), queryset=Address.objects.none())
     type = forms.ModelChoiceField(label=_("Type of ticket"), queryset=TicketType.objects.none())
-    recipient = forms.ChoiceField(
+    recipient = RecipientField(
         label=_("Send to"), help_text=_("The team or person who should answer.")
     )
     machine = FileableMachineField(
@@ -308,19 +320,9 @@ class TicketCreateForm(forms.Form):
 
         fields["type"].queryset = TicketType.objects.creatable_by(user)
 
-        self.teams = {f"team:{team.pk}": team for team in Team.objects.recipients_for(user)}
-        self.people = {
-            f"user:{person.pk}": person
-            for person in User.objects.recipients_for(user).order_by("last_name", "first_name")
-        }
-        recipient_choices = []
-        if self.teams:
-            teams = [(key, str(team)) for key, team in self.teams.items()]
-            recipient_choices.append((_("Teams"), teams))
-        if self.people:
-            people = [(key, str(person)) for key, person in self.people.items()]
-            recipient_choices.append((_("People"), people))
-        fields["recipient"].choices = [("", "---------"), *recipient_choices]
+        self._recipients = {}  # key -> the team or person looked up alone (or None)
+        fields["recipient"].choices = self.recipient_choices  # a callable: read when shown
+        fields["recipient"].lookup = self.recipient_for_key
         fields["recipient"].widget.attrs.update(
             {
                 "data-autocomplete-url": reverse_lazy("portal:autocomplete-recipients"),
@@ -365,16 +367,47 @@ class TicketCreateForm(forms.Form):
             if len(recipients) == 1:
                 self.initial.setdefault("recipient", recipients[0])
 
+    @cached_property
+    def teams(self):
+        """{"team:<id>": team} the user may send tickets to."""
+        return {f"team:{team.pk}": team for team in Team.objects.recipients_for(self.user)}
+
+    @cached_property
+    def people(self):
+        """{"user:<id>": person} the user may send tickets to, by name."""
+        people = User.objects.recipients_for(self.user).order_by("last_name", "first_name")
+        return {f"user:{person.pk}": person for person in people}
+
+    def recipient_choices(self):
+        choices = [("", "---------")]
+        if self.teams:
+            choices.append((_("Teams"), [(key, str(team)) for key, team in self.teams.items()]))
+        if self.people:
+            people = [(key, str(person)) for key, person in self.people.items()]
+            choices.append((_("People"), people))
+        return choices
+
+    def recipient_for_key(self, key):
+        """The team or person of the recipient `key` when the user may send to it, else None:
+        from the lists when they were read, else looked up alone (one row, through
+        `recipients_for`, the lists' own querysets)."""
+        if "teams" in self.__dict__ or "people" in self.__dict__:
+            return self.teams.get(key) or self.people.get(key)
+        if key not in self._recipients:
+            kind, _colon, pk = str(key).partition(":")
+            model = {"team": Team, "user": User}.get(kind)
+            found = None
+            if model is not None and pk.isdigit() and key == f"{kind}:{int(pk)}":
+                found = model.objects.recipients_for(self.user).filter(pk=int(pk)).first()
+            self._recipients[key] = found
+        return self._recipients[key]
+
     def clean_recipient(self):
-        key = self.cleaned_data["recipient"]
-        # ChoiceField already refused anything not offered; map the key to its object.
-        if key in self.teams:
-            return {"team": self.teams[key], "recipient": None}
-        if key in self.people:
-            return {"team": None, "recipient": self.people[key]}
-        raise ValidationError(
-            self.fields["recipient"].error_messages["invalid_choice"] % {"value": key}
-        )
+        # RecipientField already refused a key the user may not send to.
+        found = self.recipient_for_key(self.cleaned_data["recipient"])
+        if isinstance(found, Team):
+            return {"team": found, "recipient": None}
+        return {"team": None, "recipient": found}
 
     def clean(self):
         cleaned = super().clean()

@@ -253,6 +253,9 @@ def test_filing_without_a_machine(client, world):
         ("recipient", lambda w: f"user:{w.customer.pk}"),
         ("recipient", lambda w: "team:999999"),
         ("recipient", lambda w: "team:abc"),
+        ("recipient", lambda w: f"team:0{w.team.pk}"),  # not a key the list offers
+        ("recipient", lambda w: "user:"),
+        ("recipient", lambda w: f"group:{w.team.pk}"),
         ("recipient", lambda w: str(w.team.pk)),
         ("machine", lambda w: w.foreign_machine.pk),
         ("machine", lambda w: w.branch_machine.pk),
@@ -356,7 +359,8 @@ def test_filing_runs_a_bounded_number_of_queries(client, world, django_assert_ma
     client.force_login(world.customer)
     client.post(URL, valid_data(world))  # warm up (session, content types)
     # PostgreSQL draws the number from a sequence; SQLite counts in a row of its own (4 more).
-    with django_assert_max_num_queries(18 if connection.vendor == "postgresql" else 22):
+    # The recipient is looked up alone (one row), not found in both recipient lists.
+    with django_assert_max_num_queries(17 if connection.vendor == "postgresql" else 21):
         response = client.post(URL, valid_data(world))
     assert response.status_code == 302
     assert Ticket.objects.count() == 2
@@ -375,6 +379,11 @@ def test_a_refused_form_shows_each_error_at_its_field(client, world):
     assert html.count('class="invalid-feedback d-block"') == 2
     assert "Since Monday the press stops." in html  # the description is kept
     assert row_counts() == before
+    # Shown again, "Send to" lists every team and person the user may send to, the chosen one
+    # selected (a submitted form reads them only now).
+    recipient = response.context["form"]["recipient"]
+    assert f'<option value="team:{world.team.pk}" selected>' in str(recipient)
+    assert f'<option value="user:{world.agent.pk}">' in str(recipient)
 
 
 def test_the_empty_form_reads_each_list_once(client, world, django_assert_max_num_queries):
