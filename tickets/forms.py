@@ -229,12 +229,14 @@ class TicketFilterForm(forms.Form):
         self.fields["type"].empty_label = _("All types")
         self.fields["address"].empty_label = _("All addresses")
         # The lists are read here, once: every status and type (the list's rows take theirs
-        # from these instead of joining them), the active ones offered; the address probes
-        # are the same for every customer. All three are prepared statements (portal.db).
+        # from these instead of joining them), the active ones offered. Statuses and types are
+        # prepared statements (portal.db). The addresses are not: with a generic plan
+        # PostgreSQL merged the customer's addresses with all of its tickets (12,279 index
+        # entries, 1-2 ms at 1,000,000 tickets) instead of probing each address (0.14 ms).
         with prepared():
             self.statuses = list(TicketStatus.objects.all())
             self.types = list(TicketType.objects.all())
-            offer_choices(self.fields["address"], addresses)
+        offer_choices(self.fields["address"], addresses)
         offer_choices(self.fields["status"], [s for s in self.statuses if s.is_active])
         offer_choices(self.fields["type"], [t for t in self.types if t.is_active])
         self.fields["machine"].queryset = Machine.objects.visible_to(user)
