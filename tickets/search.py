@@ -8,10 +8,11 @@ the public document (subject, descriptions and replies); internal users also the
 notes, a second document matched on its own. A number (optionally with "#") also matches the
 ticket with exactly that number.
 
-How: one row per ticket in `desk_search_document` (`ticket_id`, copies of `address_id` and
-`machine_id`, `public_document`, `internal_document`), created and kept current in the same
-transaction as every write by the triggers of `desk/migrations/0003_search_documents` (read its
-docstring). The condition has three forms (`JOIN`, `INDEX`, `TICKET`, described where they are
+How: one row per ticket in `desk_search_document` (`ticket_id`, copies of `address_id`,
+`machine_id`, `updated_at` and whether it is `open`, `public_document`, `internal_document`),
+created and kept current in the same transaction as every write by the triggers of
+`desk/migrations/0003_search_documents` and `0004_search_document_state` (read their
+docstrings). The condition has three forms (`JOIN`, `INDEX`, `TICKET`, described where they are
 defined): the portal lets PostgreSQL choose between the index and a walk of the list (a
 semi-join); the desk picks one by the size of the queue and the estimated matches. For an
 external user the index scan is keyed by the user's addresses as well as the words
