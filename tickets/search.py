@@ -21,7 +21,10 @@ public_document)`), so it reads the customer's matches, not every match of the w
 
 The addresses only narrow the index scan: access is the caller's scope (`visible_to(user)`),
 which every result still passes, so a document that were somehow stale could hide a ticket but
-never show one. Internal notes are in no document an external user's search reads.
+never show one. (The counts of a customer's unfiltered searched list are taken from the
+documents alone, scoped by `policy.ticket_address_scope`: they trust the documents' addresses,
+which the triggers keep; tickets.paging.SearchedList.) Internal notes are in no document an
+external user's search reads.
 
 Elsewhere (SQLite, the embedded default) the text matches, case-insensitively, a substring of
 the subject or of a message the user may read (`policy.messages_visible`); no index.

@@ -255,6 +255,7 @@ def test_filing_without_a_machine(client, world):
         ("recipient", lambda w: "team:abc"),
         ("recipient", lambda w: f"team:0{w.team.pk}"),  # not a key the list offers
         ("recipient", lambda w: "user:"),
+        ("recipient", lambda w: "user:" + "9" * 30),  # beyond any database integer
         ("recipient", lambda w: f"group:{w.team.pk}"),
         ("recipient", lambda w: str(w.team.pk)),
         ("machine", lambda w: w.foreign_machine.pk),
