@@ -15,7 +15,9 @@ What changes, beside the two columns (`updated_at`, `open` = `closed_at IS NULL`
   new row version on the same page without touching the indexes; the table leaves 15 % of each
   page free for it);
 * the existing documents are rebuilt once (about a minute at 1,000,000 tickets: the indexes are
-  dropped first and built again over the full table).
+  dropped first and built again over the full table). The table is locked meanwhile, and every
+  ticket or message write waits for it (its triggers write the documents): migrate when the
+  portal is quiet.
 
 The columns only order and count what the user's scope allows: the statement that reads them
 takes the addresses from `access.policy.ticket_address_scope`, and the page's rows are read
