@@ -234,29 +234,45 @@ def _plain_select(widget, renderer, name, value, extra_attrs):
     chosen = widget.format_value(value)
     multiple = widget.allow_multiple_selected
     has_selected = False
-    parts = [f'<select name="{_text(name)}"{_attrs(attrs)}>']
-    for option_value, option_label in widget.choices:
-        if isinstance(option_label, list | tuple):
-            group, options = option_value, option_label
-            if group:
-                parts.append(f'\n  <optgroup label="{_text(group)}">')
-        else:
-            group = None
-            options = (("" if option_value is None else option_value, option_label),)
+
+    def written(options):
+        nonlocal has_selected
         for subvalue, sublabel in options:
             selected = (not has_selected or multiple) and str(subvalue) in chosen
             has_selected |= selected
             if callable(subvalue) or callable(sublabel):
-                parts += ["\n  ", _django_option(renderer, subvalue, sublabel, selected)]
-                continue
-            parts.append(
-                f'\n  <option value="{_value(subvalue)}"{" selected" if selected else ""}>'
-                f"{_text(sublabel)}</option>\n"
-            )
-        if group:
+                yield "\n  " + _django_option(renderer, subvalue, sublabel, selected)
+            else:
+                yield _option(subvalue, " selected" if selected else "", sublabel)
+
+    def groups():
+        for option_value, option_label in widget.choices:
+            if isinstance(option_label, list | tuple):
+                yield option_value, written(option_label)
+            else:
+                plain = "" if option_value is None else option_value
+                yield None, written(((plain, option_label),))
+
+    return _select(name, _attrs(attrs), groups())
+
+
+def _select(name, attrs, groups):
+    """select.html: `attrs` written already; `groups` of (optgroup label or None, the options'
+    markup), written in order (their options may be generated as they are written)."""
+    parts = [f'<select name="{_text(name)}"{attrs}>']
+    for label, options in groups:
+        if label:
+            parts.append(f'\n  <optgroup label="{_text(label)}">')
+        parts.extend(options)
+        if label:
             parts.append("\n  </optgroup>")
     parts.append("\n</select>")
-    return mark_safe("".join(parts))  # noqa: S308 - every value and label escaped above
+    return mark_safe("".join(parts))  # noqa: S308 - every value and label escaped
+
+
+def _option(value, attrs, label):
+    """select_option.html with its attributes written already."""
+    return f'\n  <option value="{_value(value)}"{attrs}>{_text(label)}</option>\n'
 
 
 def _django_option(renderer, value, label, selected):
@@ -277,19 +293,11 @@ def _select_from_context(widget, renderer, context):
         for option in options
     ) or any(callable(attr) for attr in data["attrs"].values()):
         return widget._render(widget.template_name, context, renderer)
-    parts = [f'<select name="{_text(data["name"])}"{_attrs(data["attrs"])}>']
-    for group_name, group, _index in data["optgroups"]:
-        if group_name:
-            parts.append(f'\n  <optgroup label="{_text(group_name)}">')
-        for option in group:
-            parts.append(
-                f'\n  <option value="{_value(option["value"])}"{_attrs(option["attrs"])}>'
-                f"{_text(option['label'])}</option>\n"
-            )
-        if group_name:
-            parts.append("\n  </optgroup>")
-    parts.append("\n</select>")
-    return mark_safe("".join(parts))  # noqa: S308 - every value and label escaped above
+    groups = (
+        (label, (_option(opt["value"], _attrs(opt["attrs"]), opt["label"]) for opt in group))
+        for label, group, _index in data["optgroups"]
+    )
+    return _select(data["name"], _attrs(data["attrs"]), groups)
 
 
 # Django's text and hidden inputs, written as its templates write them (input.html, attrs.html).
