@@ -15,7 +15,13 @@ from django.utils.translation import gettext_lazy as _
 from access import policy
 from accounts.models import Team
 from addresses.models import Address
-from tickets.forms import MultipleFileField, files_help_text, offer_choices
+from tickets.forms import (
+    MultipleFileField,
+    by_recipient_key,
+    files_help_text,
+    grouped_recipients,
+    offer_choices,
+)
 from tickets.models import Message, Priority, Ticket, TicketStatus, TicketType
 
 from . import queues
@@ -112,14 +118,9 @@ def recipient_choices(user):
     """("team:<pk>" | "user:<pk>") -> Team | User for the forward forms, and the grouped
     choices to show."""
     lists = desk_choices(user)
-    teams = {f"team:{team.pk}": team for team in lists.forward_teams}
-    people = {f"user:{person.pk}": person for person in lists.forward_people}
-    grouped = []
-    if teams:
-        grouped.append((_("Teams"), [(key, str(team)) for key, team in teams.items()]))
-    if people:
-        grouped.append((_("People"), [(key, str(person)) for key, person in people.items()]))
-    return {**teams, **people}, grouped
+    teams = by_recipient_key(lists.forward_teams)
+    people = by_recipient_key(lists.forward_people)
+    return {**teams, **people}, grouped_recipients(teams, people)
 
 
 def recipient_kwargs(recipient):

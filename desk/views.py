@@ -28,7 +28,7 @@ from portal.db import PreparedStatementsMixin
 from tickets import services
 from tickets.action_views import TicketActionMixin
 from tickets.downloads import AttachmentDownload
-from tickets.forms import CappedPaginator, add_service_errors
+from tickets.forms import CappedPaginator, add_service_errors, page_slice
 from tickets.models import Ticket, TicketStatus
 from tickets.paging import ChosenFirstList, PageList, rows_in_order
 from tickets.related import fill, load_people
@@ -142,9 +142,7 @@ class QueueView(DeskAccessMixin, ListView):
 
     def page_asked_for(self):
         """The slice of the page number asked for (`?page=`), as the paginator reads it."""
-        page = self.request.GET.get(self.page_kwarg)
-        number = min(max(int(page), 1), 10**6) if str(page or "").isdigit() else 1
-        return slice((number - 1) * self.paginate_by, number * self.paginate_by)
+        return page_slice(self.request.GET.get(self.page_kwarg), self.paginate_by)
 
     @cached_property
     def queue_counts(self):

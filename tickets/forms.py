@@ -153,6 +153,13 @@ def capped_counts(querysets, limit=None):
     return {name: CappedCount(value, limit) for name, value in zip(names, row, strict=True)}
 
 
+def page_slice(page, page_size):
+    """The rows of the page number asked for (`?page=`, as given): the first page unless it is a
+    positive number, at most 10**6; for reading a page's ids before the paginator asks."""
+    number = min(max(int(page), 1), 10**6) if str(page or "").isdigit() else 1
+    return slice((number - 1) * page_size, number * page_size)
+
+
 class CappedPaginator(Paginator):
     """A paginator that counts only as far as it needs to: up to `list_count_cap()` rows, or
     up to the page asked for and one row beyond, whichever is more. Past that, `count` is the
@@ -268,10 +275,31 @@ class FileableMachineField(forms.ModelChoiceField):
         return f"{obj.number} {obj.name} · {obj.address.number} {obj.address.name}"
 
 
-class RecipientField(forms.ChoiceField):
-    """ "Send to": keys "team:<id>" and "user:<id>". Its choices are read when the field is shown;
-    a submitted key is checked by `lookup(key)` (the form's: the one team or person, through
-    the same policy querysets) instead of reading both lists to find it."""
+def by_recipient_key(recipients):
+    """{key: recipient} for teams and people, by the keys a "Send to" or "Forward to" choice
+    offers them by: "team:<id>", "user:<id>" (the portal's filing form, the desk's forward
+    forms)."""
+    return {
+        f"{'team' if isinstance(recipient, Team) else 'user'}:{recipient.pk}": recipient
+        for recipient in recipients
+    }
+
+
+def grouped_recipients(teams, people):
+    """The choices for `by_recipient_key`'s teams and people: a "Teams" and a "People" group,
+    each only when it has someone."""
+    grouped = []
+    if teams:
+        grouped.append((_("Teams"), [(key, str(team)) for key, team in teams.items()]))
+    if people:
+        grouped.append((_("People"), [(key, str(person)) for key, person in people.items()]))
+    return grouped
+
+
+class SendToField(forms.ChoiceField):
+    """ "Send to": keys "team:<id>" and "user:<id>" (`by_recipient_key`). Its choices are read
+    when the field is shown; a submitted key is checked by `lookup(key)` (the form's: the one
+    team or person, through the same policy querysets) instead of reading both lists."""
 
     lookup = None
 
@@ -285,7 +313,7 @@ class TicketCreateForm(forms.Form):
 
     address = forms.ModelChoiceField(label=_("Address"), queryset=Address.objects.none())
     type = forms.ModelChoiceField(label=_("Type of ticket"), queryset=TicketType.objects.none())
-    recipient = RecipientField(
+    recipient = SendToField(
         label=_("Send to"), help_text=_("The team or person who should answer.")
     )
     machine = FileableMachineField(
@@ -372,22 +400,16 @@ class TicketCreateForm(forms.Form):
     @cached_property
     def teams(self):
         """{"team:<id>": team} the user may send tickets to."""
-        return {f"team:{team.pk}": team for team in Team.objects.recipients_for(self.user)}
+        return by_recipient_key(Team.objects.recipients_for(self.user))
 
     @cached_property
     def people(self):
         """{"user:<id>": person} the user may send tickets to, by name."""
         people = User.objects.recipients_for(self.user).order_by("last_name", "first_name")
-        return {f"user:{person.pk}": person for person in people}
+        return by_recipient_key(people)
 
     def recipient_choices(self):
-        choices = [("", "---------")]
-        if self.teams:
-            choices.append((_("Teams"), [(key, str(team)) for key, team in self.teams.items()]))
-        if self.people:
-            people = [(key, str(person)) for key, person in self.people.items()]
-            choices.append((_("People"), people))
-        return choices
+        return [("", "---------"), *grouped_recipients(self.teams, self.people)]
 
     def recipient_for_key(self, key):
         """The team or person of the recipient `key` when the user may send to it, else None:

@@ -30,7 +30,7 @@ from access import policy
 from portal.db import prepared
 
 from . import search
-from .forms import CLOSED, OPEN, CappedCount, list_count_cap
+from .forms import CLOSED, OPEN, CappedCount, capped_count_columns, list_count_cap, page_slice
 
 # Up to this many addresses the merge is used; more sites than that and the planner's own
 # choice (reading the customer's tickets and sorting them) is the right one anyway.
@@ -158,14 +158,13 @@ def searched_list(queryset, *, counted, user, text, page=None, page_size=25, unf
     matches, documents = search.estimated_customer_matches(text, grants.read_ids, queryset.db)
     factor = ALONE_WALK_FACTOR if alone else WALK_FACTOR
     walk = matches * matches >= factor * (list_count_cap() + 1) * documents
-    number = min(max(int(page), 1), 10**6) if str(page or "").isdigit() else 1  # as the paginator
     return SearchedList(
         queryset,
         counted=counted,
         user=user,
         text=text,
         walk=walk,
-        prefetch=slice((number - 1) * page_size, number * page_size),
+        prefetch=page_slice(page, page_size),
         alone=(unfiltered, direction, sorted(scope)) if alone and not walk else None,
     )
 
@@ -263,21 +262,12 @@ class SearchedList(PageList):
         """(sql, params) of `_statement` joining the matches with the tickets."""
         using = self.base.db
         found = self._found()
-        parts, params = [], []
         opened = self.counted.open()
         # The closed ones as "not open": the same tickets, but read from the indexes of the
         # list's order and of the open tickets alone (no index holds `closed_at` with the id).
         closed = self.counted.exclude(pk__in=opened.values("pk"))
-        for queryset in (opened, closed) if counts else ():
-            capped = queryset.filter(found).order_by().values("pk")[: list_count_cap() + 1]
-            try:
-                sql, part_params = capped.query.get_compiler(using=using).as_sql()
-            except EmptyResultSet:
-                parts.append("0")
-                continue
-            # SQL compiled by Django from the querysets; every value is a parameter.
-            parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{len(parts)})")  # noqa: S608
-            params.extend(part_params)
+        counted = [opened.filter(found), closed.filter(found)] if counts else []
+        parts, params = capped_count_columns(counted, using, list_count_cap())
         sql, part_params = self._page_ids(found, page, using)
         parts.append(f"ARRAY({sql})")
         params.extend(part_params)

@@ -83,6 +83,10 @@ class TicketListView(PortalAccessMixin, ListView):
             return queryset
         return search_tickets(queryset, user, form.value("q", ""))
 
+    def narrowed(self):
+        """Whether a filter other than the search text and open/closed narrows the list."""
+        return any(self.filter_form.value(name) for name in (*FILTERS, "mine"))
+
     def with_state(self, queryset):
         state = self.filter_form.value("state", OPEN)
         if state == OPEN:
@@ -107,7 +111,6 @@ class TicketListView(PortalAccessMixin, ListView):
         list without the text search and searches it itself, inside the user's scope."""
         form = self.filter_form
         filtered = self.scoped_queryset(search=False)
-        narrowed = form.value("mine") or any(form.value(name) is not None for name in FILTERS)
         return searched_list(
             self.listed(self.with_state(filtered)),
             counted=filtered,
@@ -115,7 +118,7 @@ class TicketListView(PortalAccessMixin, ListView):
             text=form.value("q", ""),
             page=self.request.GET.get(self.page_kwarg),
             page_size=self.paginate_by,
-            unfiltered=None if narrowed else form.value("state", OPEN),
+            unfiltered=None if self.narrowed() else form.value("state", OPEN),
         )
 
     @cached_property
@@ -163,7 +166,7 @@ class TicketListView(PortalAccessMixin, ListView):
         if not can_merge(queryset, grants.read_ids, ordering):
             return None
         ranges = self.with_state(self.scoped_queryset(Ticket.objects.all()))
-        plain = not any(form.value(name) for name in ("status", "type", "machine", "mine"))
+        plain = not self.narrowed()  # the address is not among them (see above)
         return AddressMergedList(queryset, grants.read_ids, ordering, ranges=ranges, prepare=plain)
 
     def get_context_data(self, **kwargs):
