@@ -111,7 +111,7 @@ POST_PAGE = ("portal_file_post", "customer", "/portal/tickets/new/")
 
 class FormReader(html.parser.HTMLParser):
     """Fields of the form that holds `marker` (a field name): hidden inputs with their values,
-    selects with their options, text inputs and textareas."""
+    selects with their options, text inputs and textareas, file inputs."""
 
     def __init__(self, marker):
         super().__init__()
@@ -121,7 +121,14 @@ class FormReader(html.parser.HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form":
-            self.current = {"hidden": {}, "selects": {}, "texts": [], "action": attrs.get("action")}
+            self.current = {
+                "hidden": {},
+                "selects": {},
+                "texts": [],
+                "files": [],
+                "action": attrs.get("action"),
+                "multipart": (attrs.get("enctype") or "").lower() == "multipart/form-data",
+            }
             self.forms.append(self.current)
         elif self.current is None:
             return
@@ -131,6 +138,8 @@ class FormReader(html.parser.HTMLParser):
                 self.current["hidden"][attrs["name"]] = attrs.get("value", "")
             elif kind in {"text", "email", "number", "search"}:
                 self.current["texts"].append(attrs["name"])
+            elif kind == "file":
+                self.current["files"].append(attrs["name"])
         elif tag == "textarea" and attrs.get("name"):
             self.current["texts"].append(attrs["name"])
         elif tag == "select" and attrs.get("name"):
@@ -156,10 +165,15 @@ class FormReader(html.parser.HTMLParser):
         return None
 
 
-def ticket_form_data(page_html, index):
+def ticket_form(page_html):
+    """The ticket form of the page as FormReader reads it, or None."""
     reader = FormReader("subject")
     reader.feed(page_html)
-    form = reader.form()
+    return reader.form()
+
+
+def ticket_form_data(page_html, index):
+    form = ticket_form(page_html)
     if form is None:
         return None
     data = dict(form["hidden"])
@@ -472,6 +486,25 @@ class Session:
         return response.status, content, elapsed, response.getheader("Location")
 
 
+def multipart_body(fields, empty_files=()):
+    """`fields` as a browser posts a form with enctype multipart/form-data: one part per
+    field, and for each file input left empty (`empty_files`) the part a browser still sends
+    for it (no file name, no content). Returns the body and its Content-Type."""
+    boundary = f"----bench{os.urandom(12).hex()}"
+    parts = []
+    for name, value in fields.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        )
+    for name in empty_files:
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename=""\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n\r\n"
+        )
+    parts.append(f"--{boundary}--\r\n")
+    return "".join(parts).encode(), f"multipart/form-data; boundary={boundary}"
+
+
 def csrf_token(page):
     match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
     return match.group(1).decode() if match else None
@@ -498,8 +531,8 @@ def sequential(session, method, path, make_body=None, expect=(200,)):
     times, codes, sizes = [], {}, []
     deadline = time.monotonic() + PAGE_SECS
     for i in range(WARM + REQS):
-        body = make_body(i) if make_body else None
-        status, content, elapsed, _ = session.request(method, path, body=body)
+        body, extra = make_body(i) if make_body else (None, None)
+        status, content, elapsed, _ = session.request(method, path, body=body, extra=extra)
         codes[status] = codes.get(status, 0) + 1
         if i >= WARM:
             times.append(elapsed * 1000)
@@ -682,15 +715,23 @@ def measure_http(size, targets):
 def measure_post(session):
     name, _who, path = POST_PAGE
     status, page, _, _ = session.request("GET", path)
-    data = ticket_form_data(page.decode(), 0) if status == 200 else None
+    form = ticket_form(page.decode()) if status == 200 else None
+    data = ticket_form_data(page.decode(), 0) if form is not None else None
     if data is None:
         log(f"  http    {name:18} form page HTTP {status}: not measured")
         return {"status": status, "path": path}
 
     def body(i):
-        return urllib.parse.urlencode({**data, "subject": f"{POST_SUBJECT} {i}"})
+        """The form as the browser posts it: multipart when the form says so (the ticket form
+        does, for its attachments), with the empty part of each file input left empty."""
+        fields = {**data, "subject": f"{POST_SUBJECT} {i}"}
+        if not form["multipart"]:
+            return urllib.parse.urlencode(fields), None
+        content, content_type = multipart_body(fields, form["files"])
+        return content, {"Content-Type": content_type}
 
-    probe_status, _, _, location = session.request("POST", path, body=body("probe"))
+    probe_body, probe_extra = body("probe")
+    probe_status, _, _, location = session.request("POST", path, body=probe_body, extra=probe_extra)
     if probe_status != 302:
         log(f"  http    {name:18} POST answered {probe_status}: not measured")
         return {"status": probe_status, "path": path}
@@ -699,6 +740,7 @@ def measure_post(session):
         "path": path,
         "redirect": location,
         "fields": sorted(data),
+        "encoding": "multipart/form-data" if form["multipart"] else "urlencoded",
         **sequential(session, "POST", path, make_body=body, expect=(302,)),
     }
     entry["throughput"] = {
