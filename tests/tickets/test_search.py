@@ -305,3 +305,22 @@ def test_postgres_concurrent_writers_of_a_ticket_never_bring_a_hidden_note_back(
     assert list(search_tickets(staff, world.agent, "okapi")) == [ticket]
     assert not search_tickets(customers, world.customer, "okapi").exists()
     assert list(search_tickets(customers, world.customer, "lynx")) == [ticket]
+
+
+@pytest.mark.postgres_only
+def test_postgres_the_documents_refresh_keeps_its_plans(world):
+    """Each write refreshes a document through `desk_search_refresh`; it runs with the generic
+    plans it prepared once (desk/migrations/0005), not planned again for every ticket written.
+    The documents it writes are the ones checked above; here only that the setting holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT proconfig FROM pg_proc "
+            "WHERE oid = 'desk_search_refresh(bigint[])'::regprocedure"
+        )
+        (config,) = cursor.fetchone()
+    assert config == ["plan_cache_mode=force_generic_plan"]
+    ticket = file_ticket(world, subject="Heron")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")  # the function's setting stays inside it
+        assert cursor.fetchone() == ("auto",)
+    assert document_state(ticket)[1] is True
