@@ -583,7 +583,7 @@ class TransparencyAdminMixin:
             raise PermissionDenied
         data = request.GET if "action" in request.GET else None
         initial = {}
-        if data is None and request.GET.get("user", "").isdigit():
+        if data is None and request.GET.get("user", "").isdecimal():
             initial["user"] = request.GET["user"]
         form = ExplainForm(data, initial=initial, admin_site=self.admin_site)
         answer = explanation(form) if form.is_valid() and form.question is not None else None

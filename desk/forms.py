@@ -38,7 +38,7 @@ def _is_bigint(value):
     """Whether `value` is an integer a database key can hold. SQLite raises OverflowError (not
     a ValueError) for larger ones, which Django's choice fields do not catch."""
     text = str(value).strip()
-    return text.lstrip("-").isdigit() and abs(int(text)) <= BIGINT_MAX
+    return text.lstrip("-").isdecimal() and abs(int(text)) <= BIGINT_MAX
 
 
 class ModelChoiceField(forms.ModelChoiceField):

@@ -56,7 +56,7 @@ def queue_url_from(raw_query, user):
     data = QueryDict(raw_query or "")
     query = forms.QueueFilterForm(data, user=user).normalized_query()
     page = data.get("page", "")
-    if page.isdigit():
+    if page.isdecimal():
         query = f"{query}&page={page}" if query else f"page={page}"
     return queue_url(query)
 

@@ -68,7 +68,7 @@ class SearchView(PortalAccessMixin, TemplateView):
         if grants.has(policy.TICKETS_READ):
             condition = match_all_terms(terms, ["subject"])
             number = query.removeprefix("#")
-            if number.isdigit() and len(number) <= MAX_TICKET_NUMBER_DIGITS:
+            if number.isdecimal() and len(number) <= MAX_TICKET_NUMBER_DIGITS:
                 condition |= Q(number=int(number))
             rows = _first(
                 Ticket.objects.visible_to(user)

@@ -68,7 +68,7 @@ class MachineAutocomplete(AutocompleteView):
         address_id = self.request.GET.get("address", "")
         address = (
             Address.objects.fileable_by(user).filter(pk=address_id).first()
-            if address_id.isdigit()
+            if address_id.isdecimal()
             else None
         )
         if address is None:

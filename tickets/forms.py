@@ -156,7 +156,7 @@ def capped_counts(querysets, limit=None):
 def page_slice(page, page_size):
     """The rows of the page number asked for (`?page=`, as given): the first page unless it is a
     positive number, at most 10**6; for reading a page's ids before the paginator asks."""
-    number = min(max(int(page), 1), 10**6) if str(page or "").isdigit() else 1
+    number = min(max(int(page), 1), 10**6) if str(page or "").isdecimal() else 1
     return slice((number - 1) * page_size, number * page_size)
 
 
@@ -171,7 +171,7 @@ class CappedPaginator(Paginator):
 
     def __init__(self, object_list, per_page, *, page=None, count=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
-        wanted = int(page) if str(page or "").isdigit() else 1
+        wanted = int(page) if str(page or "").isdecimal() else 1
         self.limit = max(list_count_cap(), min(wanted, 10**6) * per_page)
         if count is not None and (not count.capped or count.limit >= self.limit):
             self.limit = count.limit if count.capped else self.limit
@@ -421,7 +421,7 @@ class TicketCreateForm(forms.Form):
             kind, _colon, pk = str(key).partition(":")
             model = {"team": Team, "user": User}.get(kind)
             found = None
-            if model is not None and pk.isdigit() and key == f"{kind}:{int(pk)}":
+            if model is not None and pk.isdecimal() and key == f"{kind}:{int(pk)}":
                 found = model.objects.recipients_for(self.user).filter(pk=int(pk)).first()
             self._recipients[key] = found
         return self._recipients[key]

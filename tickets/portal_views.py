@@ -226,7 +226,7 @@ class TicketCreateView(PreparedStatementsMixin, PortalAccessMixin, FormView):
         initial = super().get_initial()
         for name in ("address", "machine"):
             value = self.request.GET.get(name, "")
-            if value.isdigit():
+            if value.isdecimal():
                 initial[name] = int(value)
         return initial
 
