@@ -662,6 +662,34 @@ def users_recipient(qs, user):
     return qs.filter(pk__in=g.recipient_user_ids)
 
 
+@dataclass(frozen=True)
+class FileableIds:
+    """The ids of what an external user may choose when filing a ticket (`fileable_ids`)."""
+
+    addresses: frozenset
+    types: frozenset
+    teams: frozenset
+    people: frozenset
+
+
+NOTHING_FILEABLE = FileableIds(frozenset(), frozenset(), frozenset(), frozenset())
+
+
+def fileable_ids(user):
+    """What the four filing faces above select for `user`, as id sets read from its grants
+    (no query): `addresses_fileable`, `ticket_types_creatable`, `teams_recipient` and
+    `users_recipient` keep exactly these ids of their querysets. Empty sets when the user may
+    not file; None for an active internal user, whose choices are every active row (ask the
+    querysets). The filing form checks a submitted choice against them before reading the row."""
+    g = grants_for(user)
+    if not g.active or not g.has(TICKETS_FILE):
+        return NOTHING_FILEABLE
+    if g.internal:
+        return None
+    # The grants' sets hold active targets only, recipients internal ones (Grants._SETS).
+    return FileableIds(g.write_ids, g.type_ids, g.team_ids, g.recipient_user_ids)
+
+
 def machines_fileable(qs, user, address):
     """Machines `user` may name on a ticket filed at `address`."""
     if not addresses_fileable(type(address).objects.filter(pk=address.pk), user).exists():

@@ -16,11 +16,16 @@ customer with 12,000 tickets and one with 40 need different plans (measured: the
 
 Statements still go through Django's cursor wrappers (query logging, the preview's write
 guard). Elsewhere (SQLite, psycopg 2) `prepared()` changes nothing.
+
+Some statements cost more to build with the ORM than to run; those are compiled once per
+process and run with each request's values: `compile_for_any_id` (the grants, the desk's queue
+counts) and `row_by_pk` (one row by primary key, e.g. a filing form's checked choices).
 """
 
+import weakref
 from contextlib import contextmanager
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, router
 
 try:
     import psycopg
@@ -113,3 +118,48 @@ def for_id(compiled, user_id):
     for i in slots:
         params[i] = user_id
     return sql, params
+
+
+# Rows read by primary key with a statement compiled once per connection and model (the
+# connection's own compiler: its converters belong to it). Weak keys: a connection that is
+# gone takes its statements with it.
+_BY_PK = weakref.WeakKeyDictionary()
+
+
+def row_by_pk(model, pk, *, using=None):
+    """The `model` instance with primary key `pk` (every concrete field loaded), or None: what
+    `model._base_manager.filter(pk=pk).first()` returns, without building and compiling that
+    query on every call (the ORM spends more time on it than the database on the row). For a
+    caller that has already decided the row may be read, e.g. a choice checked against the
+    policy's id sets (`tickets.forms.ChosenByIdMixin`). `pk` must be an int."""
+    db = using or router.db_for_read(model)
+    connection = connections[db]
+    statements = _BY_PK.setdefault(connection, {})
+    entry = statements.get(model)
+    if entry is None:
+        made = {}
+
+        def compile_sql(stand_in):
+            query = model._base_manager.using(db).filter(pk=stand_in).query
+            made["compiler"] = compiler = query.get_compiler(db)
+            return compiler.as_sql()
+
+        compiled = compile_for_any_id(compile_sql)
+        compiler = made["compiler"]
+        columns = [column for column, _sql, _alias in compiler.select]
+        entry = statements[model] = (
+            compiled,
+            compiler,
+            compiler.get_converters(columns),
+            [column.target.attname for column in columns],
+        )
+    compiled, compiler, converters, attnames = entry
+    sql, params = for_id(compiled, pk)
+    with prepared(db), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    if converters:
+        rows = list(compiler.apply_converters(rows, converters))
+    return model.from_db(db, attnames, rows[0])

@@ -1,6 +1,7 @@
 """portal.db.prepared: on PostgreSQL the block's statements are prepared once per connection and
 reused; outside it, and on SQLite, statements run as before. What the policy and the ticket
-pages read through it is what they read without it."""
+pages read through it is what they read without it. portal.db.row_by_pk reads what the ORM
+reads."""
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -8,8 +9,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from access import policy
-from portal.db import prepared
-from tests.factories import AddressFactory, ExternalUserFactory, TicketFactory
+from accounts.models import Team, User
+from addresses.models import Address
+from portal.db import prepared, row_by_pk
+from tests.factories import (
+    AddressFactory,
+    ExternalUserFactory,
+    TeamFactory,
+    TicketFactory,
+    TicketTypeFactory,
+)
+from tickets.models import TicketType
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +89,35 @@ def test_queries_in_the_block_are_still_logged_and_counted():
         Permission.objects.filter(codename="view_ticket").exists()
     assert len(captured) == 1
     assert '"auth_permission"' in captured[0]["sql"]  # the text is logged, not None
+
+
+@pytest.mark.parametrize(
+    ("model", "make"),
+    [
+        (Address, lambda: AddressFactory(name="Row by key", phone="+49 1")),
+        (User, lambda: ExternalUserFactory(first_name="Üla", language="de")),
+        (TicketType, lambda: TicketTypeFactory(name="Fault", is_active=False)),
+        (Team, lambda: TeamFactory(name="Support")),
+    ],
+)
+def test_row_by_pk_reads_what_the_orm_reads(model, make):
+    """Every concrete field, with the database's values converted as the ORM converts them
+    (dates and times, booleans), and a row that is not there is None."""
+    made = make()
+    make()  # another row, not read
+    expected = model.objects.get(pk=made.pk)
+    for _ in range(2):  # compiled on the first call, reused on the second
+        with CaptureQueriesContext(connection) as captured:
+            row = row_by_pk(model, made.pk)
+        assert len(captured) == 1
+        assert type(row) is model and not row._state.adding and row._state.db == "default"
+        for field in model._meta.concrete_fields:
+            assert getattr(row, field.attname) == getattr(expected, field.attname), field.name
+    assert row_by_pk(model, made.pk + 1000) is None
+
+
+@on_postgresql
+def test_row_by_pk_is_a_prepared_statement():
+    address = AddressFactory()
+    assert row_by_pk(Address, address.pk) == address
+    assert any('FROM "addresses_address"' in text for text in prepared_statements("$1"))

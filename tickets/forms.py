@@ -1,13 +1,15 @@
 """Portal forms for tickets. Every form takes `user` and offers only what the policy allows.
 
 Choice fields are built from the policy's querysets, so a value outside the user's scope fails
-ordinary form validation ("Select a valid choice") and nothing reaches a service. The services
-ask the policy once more before they write.
+ordinary form validation ("Select a valid choice") and nothing reaches a service. The filing
+form checks an external user's submitted choices against the same scope as id sets
+(`policy.fileable_ids`, no query) and reads only the chosen rows. The services ask the policy
+once more before they write.
 """
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Exists, OuterRef
@@ -19,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from access import policy
 from accounts.models import Team, User
 from addresses.models import Address, Machine
-from portal.db import prepared
+from portal.db import prepared, row_by_pk
 
 from .models import Priority, Ticket, TicketStatus, TicketType
 
@@ -270,6 +272,29 @@ class TicketFilterForm(forms.Form):
 # Filing a ticket.
 
 
+class ChosenByIdField(forms.ModelChoiceField):
+    """A ModelChoiceField whose submitted value, when `ids` is set (the policy's id set of the
+    choices, `policy.fileable_ids`), is checked against `ids` and read alone by primary key
+    (`portal.db.row_by_pk`) instead of through its queryset: the same row, without building
+    the queryset's statement again. With `ids` None the queryset decides, as usual."""
+
+    ids = None
+
+    def to_python(self, value):
+        if self.ids is None or value in self.empty_values:
+            return super().to_python(value)
+        chosen = None
+        if str(value).isdecimal() and int(value) in self.ids:
+            chosen = row_by_pk(self.queryset.model, int(value))
+        if chosen is None:
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        return chosen
+
+
 class FileableMachineField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.number} {obj.name} · {obj.address.number} {obj.address.name}"
@@ -311,8 +336,8 @@ class TicketCreateForm(forms.Form):
     """File a ticket. Every choice comes from the policy's queryset for `user`; `clean` checks
     the machine against the chosen address (`policy.machines_fileable`)."""
 
-    address = forms.ModelChoiceField(label=_("Address"), queryset=Address.objects.none())
-    type = forms.ModelChoiceField(label=_("Type of ticket"), queryset=TicketType.objects.none())
+    address = ChosenByIdField(label=_("Address"), queryset=Address.objects.none())
+    type = ChosenByIdField(label=_("Type of ticket"), queryset=TicketType.objects.none())
     recipient = SendToField(
         label=_("Send to"), help_text=_("The team or person who should answer.")
     )
@@ -339,8 +364,12 @@ class TicketCreateForm(forms.Form):
         self.user = user
         fields = self.fields
 
+        # An external user's choices are id sets of its grants: a submitted choice is checked
+        # against them and its row read by primary key (None: the querysets decide).
+        self.ids = ids = policy.fileable_ids(user)
         addresses = Address.objects.fileable_by(user)
         fields["address"].queryset = addresses
+        fields["address"].ids = None if ids is None else ids.addresses
         fields["address"].widget.attrs.update(
             {
                 "data-autocomplete-url": reverse_lazy("portal:autocomplete-addresses"),
@@ -349,6 +378,7 @@ class TicketCreateForm(forms.Form):
         )
 
         fields["type"].queryset = TicketType.objects.creatable_by(user)
+        fields["type"].ids = None if ids is None else ids.types
 
         self._recipients = {}  # key -> the team or person looked up alone (or None)
         fields["recipient"].choices = self.recipient_choices  # a callable: read when shown
@@ -413,8 +443,9 @@ class TicketCreateForm(forms.Form):
 
     def recipient_for_key(self, key):
         """The team or person of the recipient `key` when the user may send to it, else None:
-        from the lists when they were read, else looked up alone (one row, through
-        `recipients_for`, the lists' own querysets)."""
+        from the lists when they were read, else looked up alone: checked against the
+        policy's id sets and read by primary key, or (an internal user) one row through
+        `recipients_for`, the lists' own querysets."""
         if "teams" in self.__dict__ or "people" in self.__dict__:
             return self.teams.get(key) or self.people.get(key)
         if key not in self._recipients:
@@ -422,7 +453,10 @@ class TicketCreateForm(forms.Form):
             model = {"team": Team, "user": User}.get(kind)
             found = None
             if model is not None and pk.isdecimal() and key == f"{kind}:{int(pk)}":
-                found = model.objects.recipients_for(self.user).filter(pk=int(pk)).first()
+                if self.ids is None:
+                    found = model.objects.recipients_for(self.user).filter(pk=int(pk)).first()
+                elif int(pk) in (self.ids.teams if model is Team else self.ids.people):
+                    found = row_by_pk(model, int(pk))
             self._recipients[key] = found
         return self._recipients[key]
 

@@ -202,6 +202,7 @@ class FileRule:
         "users_recipient",
         "machines_fileable",
         "machines_visible",
+        "fileable_ids",
     )
     predicate: Any = policy.can_file_ticket
 
@@ -215,6 +216,7 @@ class FileRule:
             target.get("recipient"),
             target.get("machine"),
         )
+        _fileable_ids_agree(user)
         return bool(
             _in(Address.objects.fileable_by(user), address)
             and _in(TicketType.objects.creatable_by(user), target["ticket_type"])
@@ -250,6 +252,29 @@ class FileAnyRule:
         teams = Team.objects.recipients_for(user).exists()
         users = User.objects.recipients_for(user).exists()
         return addresses and types and (teams or users)
+
+
+def _fileable_ids_agree(user):
+    """`policy.fileable_ids` (the filing form checks a submitted choice against it) holds
+    exactly the ids of the four filing querysets, or is None and the querysets are every
+    active row (an internal user)."""
+    ids = policy.fileable_ids(user)
+    faces = {
+        "addresses": Address.objects.fileable_by(user),
+        "types": TicketType.objects.creatable_by(user),
+        "teams": Team.objects.recipients_for(user),
+        "people": User.objects.recipients_for(user),
+    }
+    for name, queryset in faces.items():
+        chosen = set(queryset.values_list("pk", flat=True))
+        if ids is None:
+            model = queryset.model
+            every = model.objects.filter(is_active=True)
+            if model is User:
+                every = every.filter(is_external=False)
+            assert chosen == set(every.values_list("pk", flat=True)), name
+        else:
+            assert set(getattr(ids, name)) == chosen, name
 
 
 def _message_at(world, address, kind=Message.Kind.DESCRIPTION):
