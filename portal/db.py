@@ -120,46 +120,51 @@ def for_id(compiled, user_id):
     return sql, params
 
 
-# Rows read by primary key with a statement compiled once per connection and model (the
-# connection's own compiler: its converters belong to it). Weak keys: a connection that is
-# gone takes its statements with it.
+# One row by primary key, with a SELECT written once per connection and model: the ORM spends
+# more time building such a query than the database spends on the row. Weak keys: a connection
+# that is gone takes its statements with it.
 _BY_PK = weakref.WeakKeyDictionary()
+
+
+def _by_pk_statement(model, connection):
+    """(SELECT of every concrete column by primary key, the fields' attnames, the converters
+    the ORM applies to each column's value: SQLite's booleans and datetimes, for instance)."""
+    statements = _BY_PK.setdefault(connection, {})
+    statement = statements.get(model)
+    if statement is None:
+        opts = model._meta
+        quote = connection.ops.quote_name
+        fields = opts.concrete_fields
+        columns = ", ".join(quote(field.column) for field in fields)
+        sql = f"SELECT {columns} FROM {quote(opts.db_table)} WHERE {quote(opts.pk.column)} = %s"  # noqa: S608
+        converters = []
+        for index, field in enumerate(fields):
+            column = field.get_col(opts.db_table)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if found:
+                converters.append((index, found, column))
+        statement = statements[model] = (sql, [field.attname for field in fields], converters)
+    return statement
 
 
 def row_by_pk(model, pk, *, using=None):
     """The `model` instance with primary key `pk` (every concrete field loaded), or None: what
-    `model._base_manager.filter(pk=pk).first()` returns, without building and compiling that
-    query on every call (the ORM spends more time on it than the database on the row). For a
-    caller that has already decided the row may be read, e.g. a choice checked against the
-    policy's id sets (`tickets.forms.ChosenByIdMixin`). `pk` must be an int."""
+    `model._base_manager.filter(pk=pk).first()` returns, from a statement written once per
+    connection (prepared on PostgreSQL). For a caller that has already decided the row may be
+    read: the signed-in user of a session (`accounts.backends`), a filing form's choices
+    checked against the policy's id sets (`tickets.forms.ChosenByIdField`)."""
     db = using or router.db_for_read(model)
     connection = connections[db]
-    statements = _BY_PK.setdefault(connection, {})
-    entry = statements.get(model)
-    if entry is None:
-        made = {}
-
-        def compile_sql(stand_in):
-            query = model._base_manager.using(db).filter(pk=stand_in).query
-            made["compiler"] = compiler = query.get_compiler(db)
-            return compiler.as_sql()
-
-        compiled = compile_for_any_id(compile_sql)
-        compiler = made["compiler"]
-        columns = [column for column, _sql, _alias in compiler.select]
-        entry = statements[model] = (
-            compiled,
-            compiler,
-            compiler.get_converters(columns),
-            [column.target.attname for column in columns],
-        )
-    compiled, compiler, converters, attnames = entry
-    sql, params = for_id(compiled, pk)
+    sql, attnames, converters = _by_pk_statement(model, connection)
+    key = model._meta.pk.get_db_prep_value(pk, connection)  # int(), as filter(pk=) does
     with prepared(db), connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not rows:
+        cursor.execute(sql, [key])
+        row = cursor.fetchone()
+    if row is None:
         return None
     if converters:
-        rows = list(compiler.apply_converters(rows, converters))
-    return model.from_db(db, attnames, rows[0])
+        row = list(row)
+        for index, found, column in converters:
+            for convert in found:
+                row[index] = convert(row[index], column, connection)
+    return model.from_db(db, attnames, row)
