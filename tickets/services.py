@@ -24,6 +24,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from access import policy
+from addresses.models import ContactPerson
+from portal.db import row_by_pk
 
 from .models import Attachment, Message, Priority, Ticket, TicketEvent, TicketStatus
 from .tasks import notify_message_added, notify_status_changed, notify_ticket_created
@@ -241,8 +243,9 @@ def ticket_create(
             )
         _raise_if(errors)
 
-        if contact_person is None:
-            own = actor.contact_person if actor.contact_person_id else None
+        if contact_person is None and actor.contact_person_id:
+            # The actor's own link, read by key (no query built for it: every filing asks).
+            own = row_by_pk(ContactPerson, actor.contact_person_id)
             if own is not None and own.is_active and own.address_id == address.pk:
                 contact_person = own
 

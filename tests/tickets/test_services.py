@@ -169,6 +169,13 @@ def test_create_without_own_contact_at_that_address_leaves_it_empty(setup):
     assert file_ticket(setup, address=site).contact_person is None
 
 
+def test_create_without_an_active_own_contact_leaves_it_empty(setup):
+    """The writer's own linked contact person is used only while it is active."""
+    setup.contact.is_active = False
+    setup.contact.save()
+    assert file_ticket(setup).contact_person is None
+
+
 def test_agent_files_a_ticket_for_any_address_and_type(setup):
     other_type = TicketTypeFactory(name="Question")
     ticket = file_ticket(setup, actor=setup.agent, address=AddressFactory(), ticket_type=other_type)
