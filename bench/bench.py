@@ -785,6 +785,32 @@ def machine():
     return info
 
 
+def yardstick():
+    """How fast the machine is right now, as two fixed pieces of work: the median of 5 runs of
+    a pure-Python loop (one core) and of 200 `SELECT 1` round trips to the benchmark's
+    database. The same kind of machine ran 2-3x slower in one session than in another
+    (docs/performance.md, sixth pass); runs are comparable only with this beside them."""
+    loops = []
+    for _ in range(5):
+        started = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        loops.append((time.perf_counter() - started) * 1000)
+    result = {"python_loop_ms": round(statistics.median(loops), 1)}
+    from django.db import connection
+
+    trips = []
+    with connection.cursor() as cursor:
+        for _ in range(200):
+            started = time.perf_counter()
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            trips.append((time.perf_counter() - started) * 1000)
+    result["select_1_ms"] = round(statistics.median(trips), 3)
+    return result
+
+
 def seeding(seed_log):
     if not seed_log or not Path(seed_log).exists():
         return None
@@ -860,6 +886,15 @@ def markdown(result):
             f"Load average (1 min) while measuring: {min(loads)}–{max(loads)} on "
             f"{result['machine']['nproc']} cores (the benchmark itself keeps about 2 busy).",
         ]
+    speed = result.get("yardstick") or {}
+    if speed.get("start") and speed.get("end"):
+        start, end = speed["start"], speed["end"]
+        lines += [
+            "",
+            f"Machine yardstick (start / end of the run): Python loop {start['python_loop_ms']} / "
+            f"{end['python_loop_ms']} ms, `SELECT 1` round trip {start['select_1_ms']} / "
+            f"{end['select_1_ms']} ms (`bench.yardstick`; compare runs by it).",
+        ]
     workers = result.get("workers") or []
     if workers:
         peaks = ", ".join(f"{w['peak_rss_mb']} MB" for w in workers)
@@ -931,6 +966,8 @@ def run(size, seed_log):
     # added to the tree since the last collectstatic.
     call_command("collectstatic", interactive=False, verbosity=0)
     started = datetime.now(UTC)
+    speed = {"start": yardstick()}
+    log(f"== {size:,} tickets: machine yardstick at the start: {speed['start']}")
     log(f"== {size:,} tickets: targets and query counts (in-process)")
     targets = find_targets()
     if targets["tickets_total"] < 1:
@@ -945,12 +982,15 @@ def run(size, seed_log):
     finally:
         deleted = delete_bench_tickets(started)
         log(f"  deleted {deleted} rows the benchmark created (tickets and their tasks)")
+    speed["end"] = yardstick()
+    log(f"== {size:,} tickets: machine yardstick at the end: {speed['end']}")
 
     names = [name for name, _who, _url in pages(targets)] + [POST_PAGE[0]]
     result = {
         "size": size,
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
+        "yardstick": speed,
         "settings": {
             "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE"),
             "gunicorn": "2 sync workers",
