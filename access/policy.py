@@ -621,47 +621,6 @@ def can_see_message(user, message):
 # Filing a ticket: address, type, recipient, machine.
 
 
-def addresses_fileable(qs, user):
-    g = grants_for(user)
-    if not g.active or not g.has(TICKETS_FILE):
-        return qs.none()
-    if g.internal:
-        return qs.filter(is_active=True)
-    return qs.filter(pk__in=g.write_ids)
-
-
-def ticket_types_creatable(qs, user):
-    g = grants_for(user)
-    if not g.active or not g.has(TICKETS_FILE):
-        return qs.none()
-    qs = qs.filter(is_active=True)
-    if g.internal:
-        return qs
-    return qs.filter(pk__in=g.type_ids)
-
-
-def teams_recipient(qs, user):
-    """Teams `user` may send a ticket to."""
-    g = grants_for(user)
-    if not g.active or not g.has(TICKETS_FILE):
-        return qs.none()
-    qs = qs.filter(is_active=True)
-    if g.internal:
-        return qs
-    return qs.filter(pk__in=g.team_ids)
-
-
-def users_recipient(qs, user):
-    """Internal users `user` may send a ticket to."""
-    g = grants_for(user)
-    if not g.active or not g.has(TICKETS_FILE):
-        return qs.none()
-    qs = qs.filter(is_active=True, is_external=False)
-    if g.internal:
-        return qs
-    return qs.filter(pk__in=g.recipient_user_ids)
-
-
 @dataclass(frozen=True)
 class FileableIds:
     """The ids of what an external user may choose when filing a ticket (`fileable_ids`)."""
@@ -676,11 +635,11 @@ NOTHING_FILEABLE = FileableIds(frozenset(), frozenset(), frozenset(), frozenset(
 
 
 def fileable_ids(user):
-    """What the four filing faces above select for `user`, as id sets read from its grants
-    (no query): `addresses_fileable`, `ticket_types_creatable`, `teams_recipient` and
-    `users_recipient` keep exactly these ids of their querysets. Empty sets when the user may
-    not file; None for an active internal user, whose choices are every active row (ask the
-    querysets). The filing form checks a submitted choice against them before reading the row."""
+    """What `user` may choose when filing, as id sets read from its grants (no query): the
+    active write addresses, allowed active ticket types, active teams and active internal
+    recipients. NOTHING_FILEABLE when the user may not file; None for an active internal user,
+    whose choices are every active row. The four filing faces below are built from it, and the
+    filing form checks a submitted choice against it before reading the row."""
     g = grants_for(user)
     if not g.active or not g.has(TICKETS_FILE):
         return NOTHING_FILEABLE
@@ -688,6 +647,35 @@ def fileable_ids(user):
         return None
     # The grants' sets hold active targets only, recipients internal ones (Grants._SETS).
     return FileableIds(g.write_ids, g.type_ids, g.team_ids, g.recipient_user_ids)
+
+
+def _fileable(qs, user, name, **every):
+    """A filing face: the rows of `qs` in the id set `name` of `fileable_ids(user)`; for an
+    internal user the rows matching `every` (active ones); none when the user may not file."""
+    ids = fileable_ids(user)
+    if ids is NOTHING_FILEABLE:
+        return qs.none()
+    if ids is None:
+        return qs.filter(**every)
+    return qs.filter(pk__in=getattr(ids, name))
+
+
+def addresses_fileable(qs, user):
+    return _fileable(qs, user, "addresses", is_active=True)
+
+
+def ticket_types_creatable(qs, user):
+    return _fileable(qs, user, "types", is_active=True)
+
+
+def teams_recipient(qs, user):
+    """Teams `user` may send a ticket to."""
+    return _fileable(qs, user, "teams", is_active=True)
+
+
+def users_recipient(qs, user):
+    """Internal users `user` may send a ticket to."""
+    return _fileable(qs, user, "people", is_active=True, is_external=False)
 
 
 def machines_fileable(qs, user, address):

@@ -272,6 +272,14 @@ class TicketFilterForm(forms.Form):
 # Filing a ticket.
 
 
+def chosen_row(model, ids, key):
+    """The `model` row whose primary key the text `key` names, read by primary key, when that
+    key is one of `ids` (a policy id set); else None, without a query."""
+    if str(key).isdecimal() and int(key) in ids:
+        return row_by_pk(model, int(key))
+    return None
+
+
 class ChosenByIdField(forms.ModelChoiceField):
     """A ModelChoiceField whose submitted value, when `ids` is set (the policy's id set of the
     choices, `policy.fileable_ids`), is checked against `ids` and read alone by primary key
@@ -283,9 +291,7 @@ class ChosenByIdField(forms.ModelChoiceField):
     def to_python(self, value):
         if self.ids is None or value in self.empty_values:
             return super().to_python(value)
-        chosen = None
-        if str(value).isdecimal() and int(value) in self.ids:
-            chosen = row_by_pk(self.queryset.model, int(value))
+        chosen = chosen_row(self.queryset.model, self.ids, value)
         if chosen is None:
             raise ValidationError(
                 self.error_messages["invalid_choice"],
@@ -455,8 +461,10 @@ class TicketCreateForm(forms.Form):
             if model is not None and pk.isdecimal() and key == f"{kind}:{int(pk)}":
                 if self.ids is None:
                     found = model.objects.recipients_for(self.user).filter(pk=int(pk)).first()
-                elif int(pk) in (self.ids.teams if model is Team else self.ids.people):
-                    found = row_by_pk(model, int(pk))
+                else:
+                    found = chosen_row(
+                        model, self.ids.teams if model is Team else self.ids.people, pk
+                    )
             self._recipients[key] = found
         return self._recipients[key]
 
