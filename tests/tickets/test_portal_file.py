@@ -334,6 +334,33 @@ def test_too_large_file_gives_a_clear_message_and_saves_nothing(client, world, s
     assert row_counts() == before
 
 
+@pytest.mark.parametrize(
+    "field,deactivate",
+    [
+        ("address", lambda w: w.site),
+        ("type", lambda w: w.fault),
+        ("recipient", lambda w: w.team),
+    ],
+)
+def test_a_choice_deactivated_before_the_post_is_refused(client, world, field, deactivate):
+    """The submitted address, type and recipient are checked against the user's grants as read
+    for this request (`policy.fileable_ids`), which hold active rows only."""
+    # Something else stays allowed of each kind, so the user can still file at all (Agnes is
+    # the other recipient).
+    world.customer.write_addresses.add(AddressFactory(name="Spare Site"))
+    world.customer.ticket_types.add(TicketTypeFactory(name="Spare type"))
+    client.force_login(world.customer)
+    client.get(URL)
+    chosen = deactivate(world)
+    chosen.is_active = False
+    chosen.save()
+    before = row_counts()
+    response = client.post(URL, valid_data(world, machine=""))
+    assert response.status_code == 200
+    assert response.context["form"].errors[field]
+    assert row_counts() == before
+
+
 def test_address_access_removed_between_form_and_post(client, world):
     client.force_login(world.customer)
     client.get(URL)
