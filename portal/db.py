@@ -22,6 +22,7 @@ process and run with each request's values: `compile_for_any_id` (the grants, th
 counts) and `row_by_pk` (one row by primary key, e.g. a filing form's checked choices).
 """
 
+import datetime
 import weakref
 from contextlib import contextmanager
 
@@ -54,6 +55,39 @@ if psycopg is not None:
 
 
 _PREPARABLE = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
+
+
+# Timestamps. Django reads every `timestamptz` through psycopg's pure-Python parser (its
+# BaseTzLoader), about 4 µs a value: a dashboard reads some 230 of them. The server sends them
+# in the session's time zone, which Django sets to UTC, so each value ends in "+00" and
+# `datetime.fromisoformat` (C) reads it, with Django's tzinfo (`datetime.timezone.utc`), in a
+# fifth of the time. Anything else (another offset, a BC date, a year past 9999, infinity)
+# takes Django's own path.
+if psycopg is not None:
+    from django.db.backends.postgresql.psycopg_any import BaseTzLoader
+
+    class UTCTimestamptzLoader(BaseTzLoader):
+        timezone = datetime.UTC
+
+        def load(self, data):
+            text = bytes(data)
+            if text.endswith(b"+00"):
+                try:
+                    return datetime.datetime.fromisoformat(text.decode())
+                except ValueError:
+                    pass
+            return super().load(data)
+
+
+def read_timestamps_natively(sender, connection, **kwargs):
+    """`connection_created` receiver: a new PostgreSQL connection whose values Django reads in
+    UTC (USE_TZ, no TIME_ZONE of its own) reads its timestamps with `UTCTimestamptzLoader`.
+    Django's cursors check that the loader's `timezone` is the connection's, as before."""
+    if psycopg is None or connection.vendor != "postgresql":
+        return
+    raw = connection.connection
+    if isinstance(raw, psycopg.Connection) and connection.timezone is datetime.UTC:
+        raw.adapters.register_loader("timestamptz", UTCTimestamptzLoader)
 
 
 @contextmanager

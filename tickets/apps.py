@@ -8,6 +8,11 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self):
+        from django.db.backends.signals import connection_created
+
+        from portal.db import read_timestamps_natively
+
         from . import signals
 
         signals.connect()
+        connection_created.connect(read_timestamps_natively, dispatch_uid="portal_timestamps")
