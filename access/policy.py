@@ -522,21 +522,44 @@ def can_see_ticket(user, ticket):
 
 
 def tickets_visible(qs, user):
-    return _scope(qs, grants_for(user), [TICKETS_READ], "address_id", write=False)
+    return tickets_in_scope(qs, ticket_address_scope(user))
 
 
 def ticket_address_scope(user):
-    """The ids of the addresses whose tickets `user` may see, when that set *is* the whole of
+    """The ids of the addresses whose tickets `user` may see: that set *is* the whole of
     `tickets_visible` (an external user: a ticket is visible exactly when its address is
     among them; empty when the user may see none); None when the scope is not a set of
     addresses (an active internal user sees every ticket). For statements that read ticket
-    facts kept elsewhere by address (the search documents) and must scope them alike."""
-    g = grants_for(user)
-    if not g.active or not g.has(TICKETS_READ):
+    facts kept elsewhere by address (the search documents) and must scope them alike, and
+    for statements compiled once for a scope's shape (`tickets_in_scope`)."""
+    return _ticket_scope(grants_for(user), [TICKETS_READ], write=False)
+
+
+def ticket_write_scope(user):
+    """`ticket_address_scope` for `tickets_writable`: the addresses whose tickets `user` may
+    reply to (an external user's write set), None for an internal user who may reply to
+    every ticket, empty for a user who may reply to none."""
+    return _ticket_scope(grants_for(user), [TICKETS_READ, TICKETS_WRITE], write=True)
+
+
+def _ticket_scope(g, perms, *, write):
+    if not g.active or not all(g.has(perm) for perm in perms):
         return frozenset()
     if g.internal:
         return None
-    return g.read_ids
+    return g.write_ids if write else g.read_ids
+
+
+def tickets_in_scope(qs, scope, field="address_id"):
+    """The tickets (or, with `field`, the rows of tickets) of a `ticket_address_scope` or
+    `ticket_write_scope` value: all for None, none for an empty scope, else those at its
+    addresses. A function of the value alone, so a statement built with it can be compiled
+    once for every scope of the same shape (portal.db.Precompiled)."""
+    if scope is None:
+        return qs
+    if not scope:
+        return qs.none()
+    return qs.filter(**{f"{field}__in": scope})
 
 
 def can_reply(user, ticket):
@@ -561,7 +584,7 @@ def can_add_internal_note(user, ticket):
 
 
 def tickets_writable(qs, user):
-    return _scope(qs, grants_for(user), [TICKETS_READ, TICKETS_WRITE], "address_id", write=True)
+    return tickets_in_scope(qs, ticket_write_scope(user))
 
 
 def _status_rule(g, status):
@@ -602,9 +625,14 @@ def messages_visible(qs, user):
     this face agrees with `can_see_message` on any queryset. External users never see internal
     notes.
     """
-    g = grants_for(user)
-    qs = _scope(qs, g, [TICKETS_READ], "ticket__address_id", write=False)
-    if g.external:
+    return messages_in_scope(qs, ticket_address_scope(user))
+
+
+def messages_in_scope(qs, scope):
+    """`messages_visible` for a `ticket_address_scope` value: a scope of addresses is an
+    external user's, who never sees internal notes (see `tickets_in_scope`)."""
+    qs = tickets_in_scope(qs, scope, "ticket__address_id")
+    if scope is not None:
         return qs.exclude(kind="internal_note")
     return qs
 

@@ -281,13 +281,37 @@ def _message_at(world, address, kind=Message.Kind.DESCRIPTION):
     return MessageFactory(ticket=world.ticket_at(address), kind=kind)
 
 
+def _same_tickets_by_scope(tickets, scope):
+    """A scope (`policy.ticket_address_scope`, `ticket_write_scope`) is the set of addresses
+    whose tickets `tickets` holds (None: all), read directly and through
+    `policy.tickets_in_scope`, which precompiled statements are built with."""
+    by_address = Ticket.objects.all() if scope is None else Ticket.objects.filter(address__in=scope)
+    expected = set(tickets.values_list("pk", flat=True))
+    assert set(by_address.values_list("pk", flat=True)) == expected
+    in_scope = policy.tickets_in_scope(Ticket.objects.all(), scope)
+    assert set(in_scope.values_list("pk", flat=True)) == expected
+
+
 def _tickets_seen(user):
     """`Ticket.objects.visible_to(user)`; the scope as a set of addresses
     (`policy.ticket_address_scope`, read by the search documents) must pick the same rows."""
     visible = Ticket.objects.visible_to(user)
-    scope = policy.ticket_address_scope(user)
-    by_address = Ticket.objects.all() if scope is None else Ticket.objects.filter(address__in=scope)
-    assert set(by_address.values_list("pk", flat=True)) == set(visible.values_list("pk", flat=True))
+    _same_tickets_by_scope(visible, policy.ticket_address_scope(user))
+    return visible
+
+
+def _tickets_replied(user):
+    """`Ticket.objects.writable_by(user)`, and the same by `policy.ticket_write_scope`."""
+    writable = Ticket.objects.writable_by(user)
+    _same_tickets_by_scope(writable, policy.ticket_write_scope(user))
+    return writable
+
+
+def _messages_seen(user):
+    """`policy.messages_visible`, and the same by `policy.messages_in_scope` of the scope."""
+    visible = policy.messages_visible(Message.objects.all(), user)
+    in_scope = policy.messages_in_scope(Message.objects.all(), policy.ticket_address_scope(user))
+    assert set(in_scope.values_list("pk", flat=True)) == set(visible.values_list("pk", flat=True))
     return visible
 
 
@@ -353,15 +377,15 @@ RULES = {
         lambda user: _tickets_seen(user),
         Ticket,
         TICKETS_READ,
-        ("tickets_visible", "ticket_address_scope"),
+        ("tickets_visible", "ticket_address_scope", "tickets_in_scope"),
         lambda world, address: world.ticket_at(address),
     ),
     "reply": ObjectRule(
         policy.can_reply,
-        lambda user: Ticket.objects.writable_by(user),
+        lambda user: _tickets_replied(user),
         Ticket,
         TICKETS_WRITE,
-        ("tickets_writable",),
+        ("tickets_writable", "ticket_write_scope"),
         lambda world, address: world.ticket_at(address),
     ),
     # Desk: "internal notes" are written by support staff and never shown to external users.
@@ -382,10 +406,10 @@ RULES = {
     # "see ticket t: … messages except internal notes": the message rule hangs off Tickets-read.
     "see_message": ObjectRule(
         policy.can_see_message,
-        lambda user: policy.messages_visible(Message.objects.all(), user),
+        lambda user: _messages_seen(user),
         Message,
         TICKETS_READ,
-        ("messages_visible",),
+        ("messages_visible", "messages_in_scope"),
         _message_at,
     ),
     "set_status": StatusRule(),
