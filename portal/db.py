@@ -22,10 +22,13 @@ process and run with each request's values: `compile_for_any_id` (the grants, th
 counts) and `row_by_pk` (one row by primary key, e.g. a filing form's checked choices).
 """
 
+import copy
 import datetime
+import functools
 import weakref
 from contextlib import contextmanager
 
+from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections, router
 
 try:
@@ -202,3 +205,151 @@ def row_by_pk(model, pk, *, using=None):
             for convert in found:
                 row[index] = convert(row[index], column, connection)
     return model.from_db(db, attnames, row)
+
+
+# Statements built from a few integer values (a user's id, the ids of its addresses, the
+# tickets a page shows), compiled by the ORM once per connection and shape and then run with
+# each request's values: on the dashboard, building and compiling its querysets cost more
+# than PostgreSQL spent running them (docs/performance.md, seventh pass).
+_STAND_IN_STRIDE = 100_000  # the largest id set a precompiled statement takes, plus one
+_EMPTY = object()
+
+
+def _stand_ins(values):
+    """The stand-ins `build` is compiled with, one value each: an int for an int, None for
+    None, a tuple of increasing ints for an id set (in the order of the set's sorted ids)."""
+    stand_ins = []
+    for index, value in enumerate(values):
+        base = STAND_IN_ID - _STAND_IN_STRIDE * (index + 1)
+        if value is None:
+            stand_ins.append(None)
+        elif type(value) is int:
+            stand_ins.append(base)
+        elif len(value) < _STAND_IN_STRIDE:
+            stand_ins.append(tuple(base + 1 + position for position in range(len(value))))
+        else:
+            raise ValueError("too many ids for a precompiled statement")
+    return stand_ins
+
+
+def _shape(value):
+    if value is None:
+        return None
+    if type(value) is int:
+        return "id"
+    if isinstance(value, (tuple, list, set, frozenset)) and all(type(v) is int for v in value):
+        return len(value)
+    raise TypeError(f"a precompiled statement takes ints, id sets and None, not {value!r}")
+
+
+class Precompiled:
+    """The rows of `build(*values)`, a queryset that is a pure function of `values`, from a
+    statement the ORM compiled once per connection and *shape* (which values are None, the
+    size of each id set) with stand-ins, and that each call runs with its own values.
+
+    `values` are ints, None, or sets of ints (ids). `build` must derive the statement from
+    them alone: whatever else it depends on is fixed when it is first compiled. So access
+    decisions are made before, by the policy, and passed in as values (the scope of
+    `access.policy.ticket_address_scope` is None, an empty set or the address ids, and each
+    is its own shape). A value that `build` does not pass to the statement as a parameter
+    (a LIMIT, a value written into the SQL) makes the compile fail instead of being fixed.
+
+    Rows are what `list(build(*values))` gives (model instances with their select_related,
+    values_list tuples); `sql(*values)` is the statement for a raw cursor. `build` may also
+    give (sql, params), a statement it compiled itself; its rows are then a cursor's.
+
+    One per process and `build` (module level), or `precompiled(build, *constants)`."""
+
+    def __init__(self, build):
+        self.build = build
+        self._by_connection = weakref.WeakKeyDictionary()
+
+    def _compiled(self, values, using):
+        shape = tuple(_shape(value) for value in values)
+        connection = connections[using or DEFAULT_DB_ALIAS]
+        compiled = self._by_connection.setdefault(connection, {})
+        entry = compiled.get(shape)
+        if entry is None:
+            entry = compiled[shape] = self._compile(values, using)
+        return entry
+
+    def _compile(self, values, using):
+        stand_ins = _stand_ins(values)
+        queryset = self.build(*stand_ins)
+        if isinstance(queryset, tuple):  # (sql, params) already: run by a cursor
+            (sql, params), queryset, compiler = queryset, None, None
+        else:
+            if using:
+                queryset = queryset.using(using)
+            compiler = queryset.query.get_compiler(using=queryset.db)
+            try:
+                sql, params = compiler.as_sql()
+            except EmptyResultSet:
+                return _EMPTY
+        where = {}
+        for index, stand_in in enumerate(stand_ins):
+            if type(stand_in) is int:
+                where[stand_in] = (index, None)
+            elif stand_in is not None:
+                where.update({one: (index, position) for position, one in enumerate(stand_in)})
+        slots, seen = [], set()
+        for place, param in enumerate(params):
+            if type(param) is int and param in where:
+                slots.append((place, where[param]))
+                seen.add(param)
+            elif isinstance(param, (list, tuple)) and param and all(p in where for p in param):
+                slots.append((place, [where[p] for p in param]))
+                seen.update(param)
+        if seen != set(where) or any(str(-one) in sql for one in where):
+            raise ValueError("each value must reach the statement as a parameter")
+        return queryset, compiler, sql, tuple(params), slots
+
+    @staticmethod
+    def _fill(params, slots, values):
+        values = [v if v is None or type(v) is int else sorted(v) for v in values]
+        params = list(params)
+        for place, slot in slots:
+            if type(slot) is tuple:
+                index, position = slot
+                params[place] = values[index] if position is None else values[index][position]
+            else:
+                params[place] = [values[i] if p is None else values[i][p] for i, p in slot]
+        return params
+
+    def sql(self, *values, using=None):
+        """(sql, params) of `build(*values)`; None when it selects nothing."""
+        entry = self._compiled(values, using)
+        if entry is _EMPTY:
+            return None
+        _queryset, _compiler, sql, params, slots = entry
+        return sql, self._fill(params, slots, values)
+
+    def rows(self, *values, using=None):
+        """`list(build(*values))`; for a `build` that gives (sql, params), the rows of a cursor."""
+        entry = self._compiled(values, using)
+        if entry is _EMPTY:
+            return []
+        queryset, compiler, sql, params, slots = entry
+        statement = sql, self._fill(params, slots, values)
+        if compiler is None:
+            with connections[using or DEFAULT_DB_ALIAS].cursor() as cursor:
+                cursor.execute(*statement)
+                return cursor.fetchall()
+        run = copy.copy(compiler)
+        run.as_sql = lambda *args, **kwargs: statement
+        clone = queryset._chain()
+        clone.query.get_compiler = lambda *args, **kwargs: run
+        return list(clone)
+
+
+_PRECOMPILED = {}
+
+
+def precompiled(build, *constants):
+    """The `Precompiled` of `build` with its first arguments fixed to `constants` (a LIMIT,
+    which the ORM writes into the SQL), one per process and constants."""
+    key = (build, constants)
+    found = _PRECOMPILED.get(key)
+    if found is None:
+        found = _PRECOMPILED[key] = Precompiled(functools.partial(build, *constants))
+    return found

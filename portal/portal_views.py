@@ -10,8 +10,9 @@ from django.views.generic import TemplateView
 
 from access import policy
 from access.mixins import PortalAccessMixin
+from portal.db import Precompiled, precompiled
 from tickets.models import Message, Ticket, TicketEvent
-from tickets.paging import MERGE_MAX_ADDRESSES, AmongChosen, chosen_first
+from tickets.paging import MERGE_MAX_ADDRESSES, AmongChosen, chosen_first_query
 
 DASHBOARD_ROWS = 10
 
@@ -76,107 +77,138 @@ def newest_per_address(tickets, address_ids, count):
     return merged, (sorted(address_ids), *params, count)
 
 
-def _address_ids(user, *, write=False):
-    """The addresses whose tickets the user reads (`write`: may answer), for
-    `newest_per_address`: an external user's address set; none for others (not merged)."""
-    grants = policy.grants_for(user)
-    if not grants.external:
-        return ()
-    return grants.write_ids if write else grants.read_ids
-
-
 # How many of the most recently updated tickets "recent activity" looks at first (it stays
 # exact: when that look cannot prove its answer complete, every visible ticket is read).
 RECENT_TICKETS = 5 * DASHBOARD_ROWS
 
 
-def recent_activity(user, limit=DASHBOARD_ROWS):
+def recent_activity(user):
     """The latest public happenings on tickets the user may see, newest first: replies
     (descriptions are covered by the "created" event; internal notes never appear) and
     customer-visible history events.
 
     Every public reply and event moves its ticket's `updated_at` forward (tickets.services),
-    so the newest `limit` happenings are on recently updated tickets: they are looked for among
-    the `RECENT_TICKETS` most recently updated visible tickets first (three small queries
-    instead of reading the whole history). When those cannot prove the answer complete — the
-    oldest of them was updated after the `limit`-th happening found — all visible tickets are
-    read as before."""
-    visible = Ticket.objects.visible_to(user)
-    merged = newest_per_address(visible, _address_ids(user), RECENT_TICKETS)
-    if merged is None:
-        newest = visible.order_by("-updated_at", "-pk").values_list("pk", "updated_at")
-        recent = list(newest[:RECENT_TICKETS])
-    else:
-        # The ranges are read through the user's scope (`visible`): each address's index
-        # holds the id as well, so they are read in order and stop at the limit.
-        with connections[visible.db].cursor() as cursor:
-            cursor.execute(*merged)
-            recent = cursor.fetchall()
-    items = _activity(user, [pk for pk, _ in recent], limit)
+    so the newest `DASHBOARD_ROWS` happenings are on recently updated tickets: they are looked
+    for among the `RECENT_TICKETS` most recently updated visible tickets first (three small
+    queries instead of reading the whole history). When those cannot prove the answer
+    complete — the oldest of them was updated after the last happening found — all visible
+    tickets are read as before.
+
+    The statements are built from the user's scope (`policy.ticket_address_scope`) and the
+    tickets' ids alone, and compiled once per shape (portal.db.Precompiled)."""
+    limit = DASHBOARD_ROWS
+    scope = policy.ticket_address_scope(user)
+    recent = _RECENT.rows(scope)
+    items = _activity(scope, [pk for pk, _ in recent])
     complete = len(recent) < RECENT_TICKETS or (
         len(items) == limit and recent[-1][1] < items[-1]["when"]
     )
-    return items if complete else _activity(user, visible, limit)
+    if complete:
+        return items
+    visible = policy.tickets_in_scope(Ticket.objects.all(), scope)
+    return _items(list(_replies(scope, visible)), list(_events(visible)))
 
 
-def _activity(user, tickets, limit):
+def _recent_tickets(scope):
+    """(id, updated_at) of the `RECENT_TICKETS` most recently updated tickets of `scope`,
+    newest first; read per address where that is cheaper (`newest_per_address`: through the
+    scope, each address's index holds the id as well, so they are read in order and stop at
+    the limit)."""
+    visible = policy.tickets_in_scope(Ticket.objects.all(), scope)
+    merged = newest_per_address(visible, () if scope is None else scope, RECENT_TICKETS)
+    if merged is None:
+        return visible.order_by("-updated_at", "-pk").values_list("pk", "updated_at")[
+            :RECENT_TICKETS
+        ]
+    return merged
+
+
+def _replies(scope, tickets):
     # Not chosen first: choosing them, PostgreSQL joined the scope's condition on the ticket
     # by hashing all of the customer's tickets (19 ms instead of 0.6 at 1,000,000 tickets).
-    replies = list(
-        policy.messages_visible(Message.objects.filter(ticket__in=tickets), user)
+    return (
+        policy.messages_in_scope(Message.objects.filter(ticket__in=tickets), scope)
         .filter(kind=Message.Kind.REPLY)
         .select_related("ticket", "author")
-        .order_by("-created_at", "-pk")[:limit]
+        .order_by("-created_at", "-pk")[:DASHBOARD_ROWS]
     )
+
+
+def _events(tickets):
     # The newest events are chosen before they are joined to their ticket and actor (joined
-    # before the LIMIT, PostgreSQL hashed every user to keep ten rows).
-    events = chosen_first(
+    # before the LIMIT, PostgreSQL hashed every user to keep ten rows). `tickets` are visible.
+    return chosen_first_query(
         TicketEvent.objects.filter(ticket__in=tickets, kind__in=TicketEvent.PUBLIC_KINDS)
         .select_related("ticket", "actor")
         .order_by("-created_at", "-pk"),
-        limit,
+        DASHBOARD_ROWS,
     )
+
+
+_RECENT = Precompiled(_recent_tickets)
+_REPLIES = Precompiled(_replies)
+_EVENTS = Precompiled(_events)
+
+
+def _activity(scope, ticket_ids):
+    return _items(_REPLIES.rows(scope, ticket_ids), _EVENTS.rows(ticket_ids))
+
+
+def _items(replies, events):
     items = [{"kind": "message", "when": m.created_at, "message": m} for m in replies]
     items += [{"kind": "event", "when": e.created_at, "event": e} for e in events]
     items.sort(key=itemgetter("when"), reverse=True)
-    return items[:limit]
+    return items[:DASHBOARD_ROWS]
 
 
 LIST_RELATED = ("status", "type", "address")
 
 
 def first_rows(tickets, count, related=LIST_RELATED):
-    """The `count` most recently updated of `tickets`, with `related` joined, in one statement
-    whose ids are chosen before the join (`chosen_first`). Joined before the LIMIT,
+    """The statement of the `count` most recently updated of `tickets`, with `related`
+    joined, whose ids are chosen before the join (`chosen_first`). Joined before the LIMIT,
     PostgreSQL may hash every address to keep a few hundred candidate rows (10 ms instead of
     1 ms at 1,000,000 tickets)."""
-    return chosen_first(tickets.select_related(*related).order_by("-updated_at", "-pk"), count)
+    ordered = tickets.select_related(*related).order_by("-updated_at", "-pk")
+    return chosen_first_query(ordered, count)
 
 
-def awaiting_rows(user, count):
-    """The `count` most recently updated of `tickets_awaiting_answer(user)`, with the list's
-    related rows, in one statement; their ids chosen per address of the user's write set
-    where that is cheaper (`newest_per_address`).
+def _my_open(count, scope, user_id):
+    """The user's own open tickets among those it may see (`first_rows`)."""
+    tickets = policy.tickets_in_scope(Ticket.objects.all(), scope)
+    return first_rows(tickets.open().filter(created_by_id=user_id), count)
+
+
+def _awaiting(count, write_scope):
+    """`awaiting_rows` for a `policy.ticket_write_scope` value.
 
     The ranges are taken without the user's scope (with `address_id IN W(u)` beside
     `address_id = a` the planner expected one row per address and read each address's waiting
-    tickets whole to sort them), so the ids only narrow: the rows come out of
-    `tickets_awaiting_answer(user)`, and a ticket outside it is never returned (as
+    tickets whole to sort them), so the ids only narrow: the rows come out of the scope's
+    waiting tickets, and a ticket outside it is never returned (as
     tickets.paging.AddressMergedList)."""
-    tickets = tickets_awaiting_answer(user)
+    tickets = awaiting_answer(policy.tickets_in_scope(Ticket.objects.all(), write_scope))
     merged = newest_per_address(
-        awaiting_answer(Ticket.objects.all()), _address_ids(user, write=True), count
+        awaiting_answer(Ticket.objects.all()), () if write_scope is None else write_scope, count
     )
     if merged is None:
         return first_rows(tickets, count)
     sql, params = merged
     # `newest_per_address`'s statement (compiled by Django; every value a parameter).
     chosen = RawSQL(f"SELECT id FROM ({sql}) AS chosen", params)  # noqa: S608, S611
-    return list(
+    return (
         tickets.filter(AmongChosen(F("pk"), chosen))
         .select_related(*LIST_RELATED)
         .order_by("-updated_at", "-pk")
     )
+
+
+def awaiting_rows(user, count):
+    """The `count` most recently updated of `tickets_awaiting_answer(user)`, with the list's
+    related rows, in one statement; their ids chosen per address of the user's write set
+    where that is cheaper (`newest_per_address`), compiled once per shape of the write set
+    (portal.db.Precompiled)."""
+    return precompiled(_awaiting, count).rows(policy.ticket_write_scope(user))
 
 
 class DashboardView(PortalAccessMixin, TemplateView):
@@ -189,8 +221,8 @@ class DashboardView(PortalAccessMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         # One row more than shown tells whether a "show all" link is needed, without a COUNT.
-        mine = first_rows(
-            Ticket.objects.visible_to(user).open().filter(created_by=user), DASHBOARD_ROWS + 1
+        mine = precompiled(_my_open, DASHBOARD_ROWS + 1).rows(
+            policy.ticket_address_scope(user), user.pk
         )
         awaiting = awaiting_rows(user, DASHBOARD_ROWS + 1)
         context.update(

@@ -19,6 +19,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
 from portal import portal_views
+from portal.db import Precompiled
 from tests.factories import (
     AddressFactory,
     ExternalUserFactory,
@@ -261,9 +262,12 @@ def many(world):
 
 
 def plain(monkeypatch, function, *args):
-    """`function(*args)` without the per-address reading."""
+    """`function(*args)` without the per-address reading, its statements compiled anew."""
     with monkeypatch.context() as patched:
         patched.setattr(portal_views, "newest_per_address", lambda *a: None)
+        patched.setattr(
+            Precompiled, "_compiled", lambda self, values, using: self._compile(values, using)
+        )
         return function(*args)
 
 

@@ -368,6 +368,11 @@ def chosen_first(queryset, count):
     statement whose ids are chosen before the join, as tickets.paging.ChosenFirstList reads
     them (on PostgreSQL with `AmongChosen`). The statement applies `queryset`'s conditions
     again, so a row outside it is never returned."""
+    return list(chosen_first_query(queryset, count))
+
+
+def chosen_first_query(queryset, count):
+    """The queryset `chosen_first` reads (count >= 1)."""
     if connections[queryset.db].vendor != "postgresql":
-        return ChosenFirstList(queryset)[:count]
-    return list(queryset.filter(AmongChosen(F("pk"), Subquery(queryset.values("pk")[:count]))))
+        return queryset.filter(pk__in=queryset.values("pk")[:count])  # as ChosenFirstList
+    return queryset.filter(AmongChosen(F("pk"), Subquery(queryset.values("pk")[:count])))
