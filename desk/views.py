@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Q
-from django.http import JsonResponse, QueryDict
+from django.http import Http404, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
@@ -25,7 +25,7 @@ from access import policy
 from access.mixins import DeskAccessMixin
 from addresses.models import Address
 from portal.db import PreparedStatementsMixin
-from tickets import services
+from tickets import reading, services
 from tickets.action_views import TicketActionMixin
 from tickets.downloads import AttachmentDownload
 from tickets.forms import CappedPaginator, add_service_errors, page_slice
@@ -436,10 +436,11 @@ class DeskTicketMixin:
 
     def get_ticket(self):
         if not hasattr(self, "ticket"):
-            self.ticket = get_object_or_404(
-                Ticket.objects.visible_to(self.request.user).select_related(*self.ticket_related),
-                number=self.kwargs["number"],
+            self.ticket = reading.visible_ticket(
+                self.request.user, self.kwargs["number"], self.ticket_related
             )
+            if self.ticket is None:
+                raise Http404
             if self.people_with_ticket:
                 load_people([self.ticket])  # not joined: see tickets.related
         return self.ticket
@@ -447,20 +448,9 @@ class DeskTicketMixin:
     def get_page_context(self, **bound):
         """The workspace; `bound` replaces a form by its submitted copy (with its errors)."""
         user, ticket = self.request.user, self.get_ticket()
-        conversation = list(
-            policy.messages_visible(ticket.messages.all(), user)
-            .select_related("author")
-            .prefetch_related("attachments")
-        )
-        history = list(ticket.events.all())  # the actors: `_fill_people`
-        other_open = list(
-            Ticket.objects.visible_to(user)
-            .open()
-            .filter(address_id=ticket.address_id)
-            .exclude(pk=ticket.pk)
-            .select_related("status")
-            .order_by("-updated_at", "-pk")[: OTHER_OPEN_LIMIT + 1]
-        )
+        conversation = reading.conversation(user, ticket)
+        history = reading.history(ticket, public=False)  # the actors: `_fill_people`
+        other_open = reading.other_open(user, ticket, OTHER_OPEN_LIMIT + 1)
 
         working = policy.can_work_on_ticket(user, ticket)
         fields = policy.can_change_ticket_fields(user, ticket)

@@ -232,6 +232,10 @@ def _stand_ins(values):
     return stand_ins
 
 
+def _is_id(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _shape(value):
     if value is None:
         return None
@@ -294,11 +298,12 @@ class Precompiled:
                 where.update({one: (index, position) for position, one in enumerate(stand_in)})
         slots, seen = [], set()
         for place, param in enumerate(params):
-            if type(param) is int and param in where:
-                slots.append((place, where[param]))
+            if _is_id(param) and param in where:
+                # The parameter's own type too: on PostgreSQL a bigint's is psycopg's Int8.
+                slots.append((place, where[param], type(param)))
                 seen.add(param)
             elif isinstance(param, (list, tuple)) and param and all(p in where for p in param):
-                slots.append((place, [where[p] for p in param]))
+                slots.append((place, [where[p] for p in param], list))
                 seen.update(param)
         if seen != set(where) or any(str(-one) in sql for one in where):
             raise ValueError("each value must reach the statement as a parameter")
@@ -308,12 +313,12 @@ class Precompiled:
     def _fill(params, slots, values):
         values = [v if v is None or type(v) is int else sorted(v) for v in values]
         params = list(params)
-        for place, slot in slots:
-            if type(slot) is tuple:
-                index, position = slot
-                params[place] = values[index] if position is None else values[index][position]
-            else:
+        for place, slot, kind in slots:
+            if kind is list:
                 params[place] = [values[i] if p is None else values[i][p] for i, p in slot]
+            else:
+                index, position = slot
+                params[place] = kind(values[index] if position is None else values[index][position])
         return params
 
     def sql(self, *values, using=None):

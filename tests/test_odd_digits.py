@@ -86,3 +86,20 @@ def test_desk_and_admin_pages_ignore_odd_digits(client, world, odd):
     client.force_login(root)
     response = client.get(reverse("admin:accounts_user_explain") + f"?user={odd}")
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("number", ["0", "99999999999999999999999", "9223372036854775808"])
+def test_ticket_numbers_out_of_range_are_not_found(client, world, number):
+    """A ticket page's number is any run of digits in the URL; past a bigint it is no ticket."""
+    _site, _team, _fault, agent, customer, ticket = world
+    pages = (
+        (customer, "portal:ticket-detail", "portal:ticket-reply"),
+        (agent, "desk:ticket-detail", "desk:ticket-take"),
+    )
+    for user, page, action in pages:
+        client.force_login(user)
+        assert client.get(reverse(page, args=[ticket.number])).status_code == 200
+        wrong = reverse(page, args=[ticket.number]).replace(str(ticket.number), number)
+        assert client.get(wrong).status_code == 404
+        posted = reverse(action, args=[ticket.number]).replace(str(ticket.number), number)
+        assert client.post(posted).status_code == 404

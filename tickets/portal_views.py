@@ -7,7 +7,8 @@ policy again. Templates only show the flags computed here.
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404
+from django.shortcuts import redirect
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,7 +18,7 @@ from access import policy
 from access.mixins import PortalAccessMixin
 from portal.db import PreparedStatementsMixin
 
-from . import services
+from . import reading, services
 from .action_views import TicketActionMixin
 from .forms import (
     CLOSED,
@@ -33,7 +34,7 @@ from .forms import (
     add_service_errors,
     capped_counts,
 )
-from .models import Ticket, TicketEvent
+from .models import Ticket
 from .paging import AddressMergedList, can_merge, searched_list
 from .related import fill, load_people
 from .search import search_tickets
@@ -262,23 +263,20 @@ class TicketPageMixin:
 
     def get_ticket(self):
         if not hasattr(self, "ticket"):
-            self.ticket = get_object_or_404(
-                Ticket.objects.visible_to(self.request.user).select_related(
-                    "status", "type", "address", "machine", "contact_person"
-                ),
-                number=self.kwargs["number"],
+            self.ticket = reading.visible_ticket(
+                self.request.user,
+                self.kwargs["number"],
+                ("status", "type", "address", "machine", "contact_person"),
             )
+            if self.ticket is None:
+                raise Http404
             load_people([self.ticket])  # not joined: see tickets.related
         return self.ticket
 
     def get_page_context(self, *, reply_form=None, status_form=None):
         user, ticket = self.request.user, self.get_ticket()
-        conversation = (
-            policy.messages_visible(ticket.messages.all(), user)
-            .select_related("author")
-            .prefetch_related("attachments")
-        )
-        history = ticket.events.filter(kind__in=TicketEvent.PUBLIC_KINDS).select_related("actor")
+        conversation = reading.conversation(user, ticket)
+        history = reading.history(ticket, public=True)
         replying = policy.can_reply(user, ticket)
         status_choices = []
         if replying:
