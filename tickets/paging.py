@@ -27,10 +27,11 @@ from django.db.models import BooleanField, Expression, F, Q, Subquery
 from django.db.models.expressions import RawSQL
 
 from access import policy
-from portal.db import prepared
+from portal.db import precompiled, prepared
 
 from . import search
 from .forms import CLOSED, OPEN, CappedCount, capped_count_columns, list_count_cap, page_slice
+from .models import Ticket
 
 # Up to this many addresses the merge is used; more sites than that and the planner's own
 # choice (reading the customer's tickets and sorting them) is the right one anyway.
@@ -109,6 +110,75 @@ class AddressMergedList(PageList):
         else:
             ids = [row[0] for row in merged[start:stop]]
         return rows_in_order(self.queryset, ids)
+
+
+def in_state(tickets, state):
+    """`tickets` open (OPEN), closed (CLOSED) or all (anything else)."""
+    if state == OPEN:
+        return tickets.open()
+    if state == CLOSED:
+        return tickets.closed()
+    return tickets
+
+
+# Pages of a plain list (below) up to this deep are read by precompiled statements; each page
+# depth is a statement of its own, so deeper pages are read by the ORM as before.
+PLAIN_PRECOMPILED_ROWS = 50 * 25
+
+
+def _plain_ids(ordering, state, start, stop, address_ids):
+    """The merge of `AddressMergedList.page` for a list with no filter but `state`."""
+    base = in_state(Ticket.objects.all(), state).order_by().values_list(*MERGEABLE[ordering])
+    branches = [
+        base.filter(address_id=address_id).order_by(*ordering)[:stop] for address_id in address_ids
+    ]
+    return branches[0].union(*branches[1:], all=True).order_by(*ordering)[start:stop]
+
+
+def _plain_rows(state, related, scope, ids):
+    tickets = in_state(policy.tickets_in_scope(Ticket.objects.all(), scope), state)
+    return tickets.select_related(*related).filter(pk__in=ids)
+
+
+def plain_state_counts(scope, limit=None):
+    """{OPEN: CappedCount, CLOSED: CappedCount} of the tickets of `scope` (a
+    `policy.ticket_address_scope` value), as `capped_counts` counts them, in one statement
+    compiled once per shape."""
+    limit = list_count_cap() if limit is None else limit
+    ((open_count, closed_count),) = precompiled(_plain_counts, limit).rows(scope)
+    return {OPEN: CappedCount(open_count, limit), CLOSED: CappedCount(closed_count, limit)}
+
+
+def _plain_counts(limit, scope):
+    tickets = policy.tickets_in_scope(Ticket.objects.all(), scope)
+    columns, params = capped_count_columns([tickets.open(), tickets.closed()], tickets.db, limit)
+    return f"SELECT {', '.join(columns)}", params  # noqa: S608 - compiled by Django
+
+
+class PlainList(PageList):
+    """A customer's list with no filter but open/closed (`state`) and no search, in a
+    mergeable order over 2 to MERGE_MAX_ADDRESSES addresses, for the paginator: a page's ids
+    are read as `AddressMergedList` reads them and its rows by id through the user's scope
+    (`scope`, a `policy.ticket_address_scope` value; a row outside it is never returned),
+    with statements compiled once per shape and page (portal.db.Precompiled). Pages deeper
+    than PLAIN_PRECOMPILED_ROWS are read by `deeper` (an AddressMergedList)."""
+
+    def __init__(self, deeper, *, scope, address_ids, ordering, state, related):
+        self.queryset = deeper.queryset  # count()
+        self.deeper = deeper
+        self.scope, self.address_ids = scope, frozenset(address_ids)
+        self.ordering, self.state, self.related = tuple(ordering), state, tuple(related)
+
+    def page(self, start, stop):
+        if stop > PLAIN_PRECOMPILED_ROWS:
+            return self.deeper.page(start, stop)
+        ids_of = precompiled(_plain_ids, self.ordering, self.state, start, stop)
+        rows_of = precompiled(_plain_rows, self.state, self.related)
+        # One index range per address and rows by id: prepared, as AddressMergedList's.
+        with prepared(self.queryset.db):
+            ids = [row[0] for row in ids_of.rows(self.address_ids)]
+            rows = {row.pk: row for row in rows_of.rows(self.scope, ids)}
+        return [rows[pk] for pk in ids if pk in rows]
 
 
 # ---------------------------------------------------------------------------------------------

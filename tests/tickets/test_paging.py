@@ -10,9 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from access import policy
 from tests.factories import AddressFactory, ExternalUserFactory, TicketFactory, TicketStatusFactory
+from tickets import paging
 from tickets.models import Ticket
-from tickets.paging import AddressMergedList, can_merge
+from tickets.paging import AddressMergedList, PlainList, can_merge, in_state, plain_state_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +106,59 @@ def test_the_list_pages_through_every_visible_ticket_once(client, customer_world
         )
         assert merged is (connection.vendor == "postgresql")
     assert seen == expected
+
+
+def _plain_list(customer, address_ids, ordering, state):
+    scoped = in_state(Ticket.objects.visible_to(customer), state).order_by(*ordering)
+    ranges = in_state(Ticket.objects.all(), state)
+    deeper = AddressMergedList(scoped, address_ids, ordering, ranges=ranges, prepare=True)
+    plain = PlainList(
+        deeper,
+        scope=policy.ticket_address_scope(customer),
+        address_ids=address_ids,
+        ordering=ordering,
+        state=state,
+        related=("address",),
+    )
+    return scoped, plain
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("state", ["open", "closed", "all"])
+@pytest.mark.parametrize("ordering", [NEWEST_FIRST, ("updated_at", "pk")])
+@pytest.mark.parametrize("precompiled_rows", [paging.PLAIN_PRECOMPILED_ROWS, 30])
+def test_a_plain_list_reads_every_slice_as_the_plain_query(
+    customer_world, monkeypatch, state, ordering, precompiled_rows
+):
+    """Precompiled pages (and, past `PLAIN_PRECOMPILED_ROWS`, the ORM's) equal the plain
+    query's, with the address joined in."""
+    monkeypatch.setattr(paging, "PLAIN_PRECOMPILED_ROWS", precompiled_rows)
+    customer, sites = customer_world
+    scoped, plain = _plain_list(customer, [site.pk for site in sites], ordering, state)
+    for start, stop in [(0, 25), (25, 50), (50, 75), (10, 11), (20, 40)]:
+        rows = plain[start:stop]
+        assert [t.pk for t in rows] == [t.pk for t in scoped[start:stop]]
+        assert all(t.address.pk == t.address_id for t in rows)
+
+
+@pytest.mark.postgres_only
+def test_a_plain_list_never_returns_a_row_outside_the_scope(customer_world):
+    customer, sites = customer_world
+    foreign = Ticket.objects.exclude(address__in=sites).first().address
+    _scoped, plain = _plain_list(
+        customer, [foreign.pk, *(s.pk for s in sites)], NEWEST_FIRST, "all"
+    )
+    rows = plain[0:100]
+    assert len(rows) == 70 and all(t.address_id != foreign.pk for t in rows)
+
+
+def test_plain_state_counts_are_the_capped_counts(customer_world, settings):
+    customer, sites = customer_world
+    visible = Ticket.objects.visible_to(customer)
+    counts = plain_state_counts(policy.ticket_address_scope(customer), limit=1000)
+    assert (counts["open"], counts["closed"]) == (visible.open().count(), visible.closed().count())
+    assert (counts["open"], counts["closed"]) == (56, 14)
+    capped = plain_state_counts(policy.ticket_address_scope(customer), limit=20)
+    assert (capped["open"], capped["open"].capped) == (21, True)
+    nothing = plain_state_counts(frozenset(), limit=1000)
+    assert (nothing["open"], nothing["closed"]) == (0, 0)
