@@ -607,14 +607,31 @@ def can_set_status(user, ticket, status):
 
 def statuses_settable(qs, user):
     """Statuses `user` may apply on tickets it may write to (see `tickets_writable`)."""
+    return statuses_in_scope(qs, status_scope(user))
+
+
+def status_scope(user):
+    """The statuses `user` may set, as a value: None for every active status, an empty set for
+    none, else the ids of the only statuses allowed (a restricted external user's, which count
+    when active). `statuses_in_scope` is its queryset face."""
     g = grants_for(user)
     if not g.active or not (g.has(TICKETS_READ) and g.has(TICKETS_WRITE)):
-        return qs.none()
+        return frozenset()
     if g.external and not g.write_ids:
+        return frozenset()
+    if g.restrict_status:
+        return g.allowed_status_ids
+    return None
+
+
+def statuses_in_scope(qs, scope):
+    """The statuses of a `status_scope` value (a function of the value alone, so a statement
+    built with it can be compiled once per shape: portal.db.Precompiled)."""
+    if scope is not None and not scope:
         return qs.none()
     qs = qs.filter(is_active=True)
-    if g.restrict_status:
-        qs = qs.filter(pk__in=g.allowed_status_ids)
+    if scope is not None:
+        qs = qs.filter(pk__in=scope)
     return qs
 
 
@@ -813,7 +830,19 @@ def can_take(user, ticket):
 
 def teams_forwardable(qs, user):
     """Teams `user` may forward a ticket to."""
-    if not can_work_in_desk(user):
+    return teams_forwardable_when(qs, may_forward(user))
+
+
+def may_forward(user):
+    """Whether `user` may forward tickets at all (to the teams and users of
+    `teams_forwardable_when` and `users_forwardable_when`): a value for statements compiled
+    once per shape (portal.db.Precompiled)."""
+    return bool(can_work_in_desk(user))
+
+
+def teams_forwardable_when(qs, allowed):
+    """`teams_forwardable` for a `may_forward` value."""
+    if not allowed:
         return qs.none()
     return qs.filter(is_active=True)
 
@@ -865,7 +894,12 @@ def _desk_users_condition(qs):
 
 def users_forwardable(qs, user):
     """Users `user` may forward a ticket to: those who may enter the desk themselves."""
-    if not can_work_in_desk(user):
+    return users_forwardable_when(qs, may_forward(user))
+
+
+def users_forwardable_when(qs, allowed):
+    """`users_forwardable` for a `may_forward` value."""
+    if not allowed:
         return qs.none()
     return desk_users(qs)
 

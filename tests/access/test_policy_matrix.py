@@ -165,7 +165,7 @@ class StatusRule:
     """Set status `s` on ticket `t`: target is (ticket, status)."""
 
     right: str = TICKETS_WRITE
-    faces: tuple = ("tickets_writable", "statuses_settable")
+    faces: tuple = ("tickets_writable", "statuses_settable", "status_scope", "statuses_in_scope")
     predicate: Any = policy.can_set_status
 
     def decide(self, user, target):
@@ -290,6 +290,13 @@ def _same_tickets_by_scope(tickets, scope):
     assert set(by_address.values_list("pk", flat=True)) == expected
     in_scope = policy.tickets_in_scope(Ticket.objects.all(), scope)
     assert set(in_scope.values_list("pk", flat=True)) == expected
+
+
+def _same_rows(face, value_face):
+    """A face and its value face (built from the policy's decision as a value) pick the same
+    rows; the value face is what precompiled statements are built with."""
+    assert set(value_face.values_list("pk", flat=True)) == set(face.values_list("pk", flat=True))
+    return value_face
 
 
 def _tickets_seen(user):
@@ -1367,16 +1374,22 @@ RULES.update(
             lambda can, user, t: can(user, t["ticket"], team=t["team"]),
             _desk_tickets,
             "team",
-            lambda user: policy.teams_forwardable(Team.objects.all(), user),
-            ("teams_forwardable",),
+            lambda user: _same_rows(
+                policy.teams_forwardable(Team.objects.all(), user),
+                policy.teams_forwardable_when(Team.objects.all(), policy.may_forward(user)),
+            ),
+            ("teams_forwardable", "teams_forwardable_when", "may_forward"),
         ),
         "forward_to_user": DeskRule(
             "can_forward",
             lambda can, user, t: can(user, t["ticket"], recipient=t["recipient"]),
             _desk_tickets,
             "recipient",
-            lambda user: policy.users_forwardable(User.objects.all(), user),
-            ("users_forwardable", "desk_users"),
+            lambda user: _same_rows(
+                policy.users_forwardable(User.objects.all(), user),
+                policy.users_forwardable_when(User.objects.all(), policy.may_forward(user)),
+            ),
+            ("users_forwardable", "desk_users", "users_forwardable_when"),
         ),
         "change_fields": DeskRule(
             "can_change_ticket_fields",
