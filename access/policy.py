@@ -34,7 +34,7 @@ from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal.db import compile_for_any_id, for_id, prepared
+from portal.db import compile_for_any_id, for_id, forget_precompiled, prepared
 
 # The basic rights (DESIGN.md, "Basic rights"): the permissions roles carry.
 ADDRESSES_READ = "addresses.view_address"
@@ -262,6 +262,7 @@ def _forget_permission_names(**kwargs):
     """A migration or flush may recreate permissions under other ids (tests do)."""
     _PERMISSION_NAMES.clear()
     _COMPILED.clear()  # desk_users names the desk permissions by id
+    forget_precompiled()  # and so do the statements built with it (desk.choices)
 
 
 post_migrate.connect(_forget_permission_names, dispatch_uid="access.policy.permission_names")

@@ -18,7 +18,7 @@ from django.db.models import Case, Exists, OuterRef, When
 
 from access import policy
 from accounts.models import Team, User
-from portal.db import prepared
+from portal.db import Precompiled, precompiled, prepared
 from tickets.models import Ticket, TicketStatus, TicketType
 
 # A user's fields that `str(user)` and `get_full_name()` read.
@@ -36,6 +36,47 @@ def read(queryset):
         return list(queryset)
 
 
+# The lists the queue reads on every request, built from the policy's decisions as values
+# (`policy.may_forward`, `policy.status_scope`) and compiled once per process and shape
+# (portal.db.Precompiled): building and compiling them cost more than reading them.
+
+
+def _teams(forwardable):
+    flagged = policy.teams_forwardable_when(Team.objects.all(), forwardable)
+    return Team.objects.annotate(forwardable=flag(flagged)).order_by("name")
+
+
+def _statuses(scope):
+    settable = policy.statuses_in_scope(TicketStatus.objects.all(), scope)
+    return TicketStatus.objects.annotate(settable=flag(settable))
+
+
+def _types():
+    return TicketType.objects.all()
+
+
+def _people(forwardable):
+    internal = User.objects.filter(is_external=False)
+    holds_tickets = Exists(Ticket.objects.filter(responsible_user=OuterRef("pk")))
+    flagged = policy.users_forwardable_when(User.objects.all(), forwardable)
+    return (
+        (policy.desk_users(internal) | internal.filter(holds_tickets))
+        .annotate(forwardable=flag(flagged))
+        .only(*NAME_FIELDS)
+        .order_by("last_name", "first_name", "email")
+    )
+
+
+_STATUSES = Precompiled(_statuses)
+_TYPES = Precompiled(_types)
+
+
+def read_precompiled(statement, *values):
+    """`statement.rows(*values)`, as a prepared statement."""
+    with prepared():
+        return statement.rows(*values)
+
+
 class DeskChoices:
     def __init__(self, user):
         self.user = user
@@ -45,9 +86,8 @@ class DeskChoices:
         """Every team, inactive ones too (old tickets are still filtered by them), by pk. Each
         carries `forwardable`: whether the user may forward tickets to it
         (policy.teams_forwardable), so the forward choices need no second query."""
-        forwardable = policy.teams_forwardable(Team.objects.all(), self.user)
-        teams = Team.objects.annotate(forwardable=flag(forwardable)).order_by("name")
-        return {team.pk: team for team in read(teams)}
+        teams = read_precompiled(precompiled(_teams, policy.may_forward(self.user)))
+        return {team.pk: team for team in teams}
 
     @cached_property
     def forward_teams(self):
@@ -62,8 +102,7 @@ class DeskChoices:
         """Every status, inactive ones too. Each carries `settable`: whether the user may set it
         (TicketStatus.objects.settable_by, the policy), so the status choices need no second
         query."""
-        settable = TicketStatus.objects.settable_by(self.user)
-        return read(TicketStatus.objects.annotate(settable=flag(settable)))
+        return read_precompiled(_STATUSES, policy.status_scope(self.user))
 
     @cached_property
     def settable_statuses(self):
@@ -75,7 +114,7 @@ class DeskChoices:
 
     @cached_property
     def types(self):
-        return read(TicketType.objects.all())
+        return read_precompiled(_TYPES)
 
     @cached_property
     def people(self):
@@ -89,15 +128,7 @@ class DeskChoices:
         the internal users directly (not through a subquery of its own), ORed with the ticket
         holders (a correlated EXISTS; PostgreSQL asks it only of users outside the desk), and the
         forwardable flag is a plain `IN` (a hashed subplan) instead of an EXISTS around it."""
-        internal = User.objects.filter(is_external=False)
-        holds_tickets = Exists(Ticket.objects.filter(responsible_user=OuterRef("pk")))
-        forwardable = policy.users_forwardable(User.objects.all(), self.user)
-        return read(
-            (policy.desk_users(internal) | internal.filter(holds_tickets))
-            .annotate(forwardable=flag(forwardable))
-            .only(*NAME_FIELDS)
-            .order_by("last_name", "first_name", "email")
-        )
+        return read_precompiled(precompiled(_people, policy.may_forward(self.user)))
 
     @cached_property
     def forward_people(self):

@@ -267,6 +267,7 @@ class Precompiled:
     def __init__(self, build):
         self.build = build
         self._by_connection = weakref.WeakKeyDictionary()
+        _EVERY_PRECOMPILED.add(self)
 
     def _compiled(self, values, using):
         shape = tuple(_shape(value) for value in values)
@@ -348,6 +349,15 @@ class Precompiled:
 
 
 _PRECOMPILED = {}
+_EVERY_PRECOMPILED = weakref.WeakSet()
+
+
+def forget_precompiled():
+    """Compile every precompiled statement anew when next used: for statements that hold ids
+    read when they were compiled (the desk permissions' in `access.policy.desk_users`), which a
+    migration or a flush may give to other rows (tests do)."""
+    for statement in list(_EVERY_PRECOMPILED):
+        statement._by_connection.clear()
 
 
 def precompiled(build, *constants):

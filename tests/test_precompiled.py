@@ -97,3 +97,20 @@ def test_constants_make_statements_of_their_own(sites):
     assert precompiled(newest, 2) is precompiled(newest, 2)
     assert len(precompiled(newest, 2).rows(user.pk)) == 2
     assert len(precompiled(newest, 6).rows(user.pk)) == 6
+
+
+def test_statements_are_compiled_anew_when_permissions_change(sites):
+    """A statement may hold ids read when it was compiled (the desk permissions'): a new or
+    changed permission, a migration or a flush makes every statement compile again."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    statement = Precompiled(lambda ids: Ticket.objects.filter(address_id__in=ids))
+    statement.rows({sites[0].pk})
+    assert len(statement._by_connection) == 1
+    Permission.objects.create(
+        codename="probe_precompiled",
+        name="probe",
+        content_type=ContentType.objects.get_for_model(Ticket),
+    )
+    assert len(statement._by_connection) == 0
