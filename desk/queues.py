@@ -30,13 +30,18 @@ HELP = {
 CHOICES = list(LABELS.items())
 
 
+# The queues whose condition names the user.
+BY_USER = (MINE, TEAMS)
+
+
 def conditions(user):
     """queue -> Q over Ticket. "My teams" are the teams `user` is a member of; the team ids are
     a subquery, so a queue (or all the counts) is still one query."""
-    return _conditions(user.pk)
+    return conditions_for_id(user.pk)
 
 
-def _conditions(user_id):
+def conditions_for_id(user_id):
+    """`conditions` for a user's id (the queues of BY_USER name it; the others do not)."""
     is_open = Q(closed_at__isnull=True)
     my_teams = Team.objects.filter(members=user_id).values("pk")
     return {
@@ -134,7 +139,9 @@ def _queue_counts_sql(queryset, user_id, limit):
 
         def compile_sql(stand_in):
             columns, params = capped_count_columns(
-                [queryset.filter(q) for q in _conditions(stand_in).values()], queryset.db, limit
+                [queryset.filter(q) for q in conditions_for_id(stand_in).values()],
+                queryset.db,
+                limit,
             )
             return tuple(columns), params
 

@@ -24,7 +24,7 @@ from django.views.generic import DetailView, FormView, ListView
 from access import policy
 from access.mixins import DeskAccessMixin
 from addresses.models import Address
-from portal.db import PreparedStatementsMixin
+from portal.db import PreparedStatementsMixin, precompiled
 from tickets import reading, services
 from tickets.action_views import TicketActionMixin
 from tickets.downloads import AttachmentDownload
@@ -174,6 +174,16 @@ class QueueView(DeskAccessMixin, ListView):
             )
         elif form.value("q", ""):
             rows = queryset
+        elif not form.is_filtered():
+            # A queue as it is, in a sort order: its first pages through statements compiled
+            # once per shape (`QueuePage`), chosen before they are joined as below.
+            rows = QueuePage(
+                ChosenFirstList(queryset),
+                queue=self.queue,
+                sort=form.value("sort", forms.DEFAULT_SORT),
+                fields=self.row_fields,
+                user=self.request.user,
+            )
         else:
             # Without a search the page's rows are chosen before they are joined
             # (tickets.paging.ChosenFirstList); a search's conditions would run twice.
@@ -265,6 +275,41 @@ class PrefetchedPage(PageList):
         if start == self.prefetched.start and stop <= self.prefetched.stop:
             return rows_in_order(self.rows, self.ids[: stop - start])
         return list(self.queryset[start:stop])
+
+
+def _queue_page(queue, sort, fields, start, stop, scope, user_id=None):
+    """A page of a queue without filters or search, as `QueueView.get_queryset` and
+    `ChosenFirstList` read it, from the user's scope (`policy.ticket_address_scope`) and id."""
+    tickets = policy.tickets_in_scope(Ticket.objects.all(), scope)
+    listed = (
+        tickets.filter(queues.conditions_for_id(user_id)[queue])
+        .select_related("address")
+        .only(*fields)
+        .order_by(*forms.SORTS[sort])
+    )
+    return listed.filter(pk__in=listed.values("pk")[start:stop])
+
+
+class QueuePage(PageList):
+    """A queue without filters or search, for the paginator: its first `PRECOMPILED_ROWS`
+    rows page by page through statements compiled once per shape and page
+    (portal.db.Precompiled); deeper pages through `deeper` (a ChosenFirstList of the same
+    queryset)."""
+
+    PRECOMPILED_ROWS = 20 * 50
+
+    def __init__(self, deeper, *, queue, sort, fields, user):
+        self.queryset = deeper.queryset  # count()
+        self.deeper = deeper
+        self.constants = (queue, sort, tuple(fields))
+        self.values = [policy.ticket_address_scope(user)]
+        if queue in queues.BY_USER:  # the queue names the user (and "My teams" its teams)
+            self.values.append(user.pk)
+
+    def page(self, start, stop):
+        if stop > self.PRECOMPILED_ROWS:
+            return self.deeper.page(start, stop)
+        return precompiled(_queue_page, *self.constants, start, stop).rows(*self.values)
 
 
 class AddressAutocompleteView(DeskAccessMixin, View):
