@@ -19,7 +19,8 @@ from django.db.models import Case, Exists, OuterRef, When
 from access import policy
 from accounts.models import Team, User
 from portal.db import Precompiled, precompiled, prepared
-from tickets.models import Ticket, TicketStatus, TicketType
+from tickets.forms import EVERY_TYPE
+from tickets.models import Ticket, TicketStatus
 
 # A user's fields that `str(user)` and `get_full_name()` read.
 NAME_FIELDS = ("email", "first_name", "last_name")
@@ -51,10 +52,6 @@ def _statuses(scope):
     return TicketStatus.objects.annotate(settable=flag(settable))
 
 
-def _types():
-    return TicketType.objects.all()
-
-
 def _people(forwardable):
     internal = User.objects.filter(is_external=False)
     holds_tickets = Exists(Ticket.objects.filter(responsible_user=OuterRef("pk")))
@@ -68,7 +65,6 @@ def _people(forwardable):
 
 
 _STATUSES = Precompiled(_statuses)
-_TYPES = Precompiled(_types)
 
 
 def read_precompiled(statement, *values):
@@ -114,7 +110,7 @@ class DeskChoices:
 
     @cached_property
     def types(self):
-        return read_precompiled(_TYPES)
+        return read_precompiled(EVERY_TYPE)
 
     @cached_property
     def people(self):
