@@ -272,10 +272,13 @@ class Precompiled:
     def _compiled(self, values, using):
         shape = tuple(_shape(value) for value in values)
         connection = connections[using or DEFAULT_DB_ALIAS]
-        compiled = self._by_connection.setdefault(connection, {})
-        entry = compiled.get(shape)
+        entry = self._by_connection.get(connection, {}).get(shape)
         if entry is None:
-            entry = compiled[shape] = self._compile(values, using)
+            if _KEPT["count"] >= MAX_COMPILED:
+                forget_precompiled()
+            entry = self._compile(values, using)
+            self._by_connection.setdefault(connection, {})[shape] = entry
+            _KEPT["count"] += 1
         return entry
 
     def _compile(self, values, using):
@@ -351,13 +354,21 @@ class Precompiled:
 _PRECOMPILED = {}
 _EVERY_PRECOMPILED = weakref.WeakSet()
 
+# How many compiled statements a process keeps: each holds its queryset and compiler, 30-50
+# KiB (a desk queue's page, a customer's list page over 8 addresses), and page depths, sorts
+# and id-set sizes multiply them; past the bound every statement is compiled anew when next
+# used (about 20 MB at most, the hot statements back after one request each).
+MAX_COMPILED = 400
+_KEPT = {"count": 0}
+
 
 def forget_precompiled():
     """Compile every precompiled statement anew when next used: for statements that hold ids
     read when they were compiled (the desk permissions' in `access.policy.desk_users`), which a
-    migration or a flush may give to other rows (tests do)."""
+    migration or a flush may give to other rows (tests do), and to bound the memory kept."""
     for statement in list(_EVERY_PRECOMPILED):
         statement._by_connection.clear()
+    _KEPT["count"] = 0
 
 
 def precompiled(build, *constants):

@@ -114,3 +114,23 @@ def test_statements_are_compiled_anew_when_permissions_change(sites):
         content_type=ContentType.objects.get_for_model(Ticket),
     )
     assert len(statement._by_connection) == 0
+
+
+def test_the_statements_kept_are_bounded(sites, monkeypatch):
+    """Past `MAX_COMPILED` statements every one is compiled anew when next used; what each
+    call reads does not change."""
+    from portal import db
+
+    monkeypatch.setattr(db, "MAX_COMPILED", 3)
+    db.forget_precompiled()
+    TicketFactory(address=sites[0])
+
+    def at(count, ids):
+        return Ticket.objects.filter(address_id__in=ids).order_by("pk")[:count]
+
+    for count in range(1, 8):
+        rows = precompiled(at, count).rows({sites[0].pk, sites[1].pk})
+        assert [t.address_id for t in rows] == [sites[0].pk]
+        assert db._KEPT["count"] <= 3
+    kept = sum(len(d) for p in db._EVERY_PRECOMPILED for d in p._by_connection.values())
+    assert kept <= 3
