@@ -140,6 +140,12 @@ def capped_count_columns(querysets, using, limit, start=0):
     return columns, params
 
 
+def capped_counts_statement(querysets, using, limit):
+    """(sql, params) of `capped_counts`' one statement: a column per queryset."""
+    columns, params = capped_count_columns(querysets, using, limit)
+    return f"SELECT {', '.join(columns)}", params  # noqa: S608 - compiled by Django
+
+
 def capped_counts(querysets, limit=None):
     """{name: CappedCount} for {name: queryset}, in ONE statement whatever their number: each
     count reads at most `limit` + 1 rows (`SELECT COUNT(*) FROM (… LIMIT limit+1)`)."""
@@ -148,9 +154,8 @@ def capped_counts(querysets, limit=None):
     if not names:
         return {}
     using = querysets[names[0]].db
-    columns, params = capped_count_columns(querysets.values(), using, limit)
     with connections[using].cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)}", params)
+        cursor.execute(*capped_counts_statement(querysets.values(), using, limit))
         row = cursor.fetchone()
     return {name: CappedCount(value, limit) for name, value in zip(names, row, strict=True)}
 

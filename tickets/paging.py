@@ -30,7 +30,15 @@ from access import policy
 from portal.db import precompiled, prepared
 
 from . import search
-from .forms import CLOSED, OPEN, CappedCount, capped_count_columns, list_count_cap, page_slice
+from .forms import (
+    CLOSED,
+    OPEN,
+    CappedCount,
+    capped_count_columns,
+    capped_counts_statement,
+    list_count_cap,
+    page_slice,
+)
 from .models import Ticket
 
 # Up to this many addresses the merge is used; more sites than that and the planner's own
@@ -93,23 +101,27 @@ class AddressMergedList(PageList):
         self.ordering = tuple(ordering)
 
     def page(self, start, stop):
-        columns = MERGEABLE[self.ordering]
-        base = self.ranges.order_by().values_list(*columns)
-        branches = [
-            base.filter(address_id=address_id).order_by(*self.ordering)[:stop]
-            for address_id in self.address_ids
-        ]
-        merged = branches[0].union(*branches[1:], all=True).order_by(*self.ordering)
+        merged = merged_ids(self.ranges, self.address_ids, self.ordering, start, stop)
         if self.prepare:
             # Ranges by address and open/closed alone: one index range per address, whatever it
             # holds, the same plan for every customer, so the statement is prepared
             # (portal.db). Not with other filters: how far a range is walked for a status or a
             # type depends on how common it is, which only the values tell the planner.
             with prepared(self.queryset.db):
-                ids = [row[0] for row in merged[start:stop]]
+                ids = [row[0] for row in merged]
         else:
-            ids = [row[0] for row in merged[start:stop]]
+            ids = [row[0] for row in merged]
         return rows_in_order(self.queryset, ids)
+
+
+def merged_ids(ranges, address_ids, ordering, start, stop):
+    """The (id, sort column) rows of the `start:stop` slice of `ranges` in `ordering`, as the
+    merge of one index range per address of `address_ids` (at most `stop` entries each)."""
+    base = ranges.order_by().values_list(*MERGEABLE[ordering])
+    branches = [
+        base.filter(address_id=address_id).order_by(*ordering)[:stop] for address_id in address_ids
+    ]
+    return branches[0].union(*branches[1:], all=True).order_by(*ordering)[start:stop]
 
 
 def in_state(tickets, state):
@@ -127,12 +139,8 @@ PLAIN_PRECOMPILED_ROWS = 50 * 25
 
 
 def _plain_ids(ordering, state, start, stop, address_ids):
-    """The merge of `AddressMergedList.page` for a list with no filter but `state`."""
-    base = in_state(Ticket.objects.all(), state).order_by().values_list(*MERGEABLE[ordering])
-    branches = [
-        base.filter(address_id=address_id).order_by(*ordering)[:stop] for address_id in address_ids
-    ]
-    return branches[0].union(*branches[1:], all=True).order_by(*ordering)[start:stop]
+    """`merged_ids` of a list with no filter but `state`."""
+    return merged_ids(in_state(Ticket.objects.all(), state), address_ids, ordering, start, stop)
 
 
 def _plain_rows(state, related, scope, ids):
@@ -151,8 +159,7 @@ def plain_state_counts(scope, limit=None):
 
 def _plain_counts(limit, scope):
     tickets = policy.tickets_in_scope(Ticket.objects.all(), scope)
-    columns, params = capped_count_columns([tickets.open(), tickets.closed()], tickets.db, limit)
-    return f"SELECT {', '.join(columns)}", params  # noqa: S608 - compiled by Django
+    return capped_counts_statement([tickets.open(), tickets.closed()], tickets.db, limit)
 
 
 class PlainList(PageList):

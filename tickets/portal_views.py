@@ -175,9 +175,10 @@ class TicketListView(PortalAccessMixin, ListView):
         if not can_merge(queryset, grants.read_ids, ordering):
             return None
         ranges = self.with_state(self.scoped_queryset(Ticket.objects.all()))
-        plain = not self.narrowed()  # the address is not among them (see above)
+        # Prepared when nothing but open/closed narrows (the address is not among the
+        # filters here, see above; nor is the search text).
         merged = AddressMergedList(
-            queryset, grants.read_ids, ordering, ranges=ranges, prepare=plain
+            queryset, grants.read_ids, ordering, ranges=ranges, prepare=self.plain
         )
         if not self.plain:
             return merged
