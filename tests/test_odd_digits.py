@@ -12,7 +12,7 @@ from tests.factories import (
     TicketTypeFactory,
     UserFactory,
 )
-from tickets.models import Ticket
+from tickets.models import Message, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -102,4 +102,8 @@ def test_ticket_numbers_out_of_range_are_not_found(client, world, number):
         wrong = reverse(page, args=[ticket.number]).replace(str(ticket.number), number)
         assert client.get(wrong).status_code == 404
         posted = reverse(action, args=[ticket.number]).replace(str(ticket.number), number)
-        assert client.post(posted).status_code == 404
+        before = (Message.objects.count(), TicketEvent.objects.count())
+        assert client.post(posted, {"body": "Not for any ticket"}).status_code == 404
+        assert (Message.objects.count(), TicketEvent.objects.count()) == before
+        ticket.refresh_from_db()
+        assert ticket.responsible_user_id is None  # not taken
