@@ -258,9 +258,10 @@ class SearchedList(PageList):
     Two forms, chosen by `searched_list` from the planner's estimate of the matches:
 
     * collected (a word most of the customer's tickets lack): the matching documents' ids are
-      read once, by one scan of the index keyed by the customer's addresses and the words, into
-      the statement's CTE (`search.FOUND`); the counts and the page join them to the customer's
-      tickets, which an index serves without reading the tickets (for the recency orders).
+      read once, by one scan of the index keyed by address and word together
+      (search.customer_documents), into the statement's CTE (`search.FOUND`); the counts and
+      the page join them to the customer's tickets, which an index serves without reading
+      the tickets (for the recency orders).
       `alone` (a list with no filter but the scope and open/closed, in recency order): the
       documents' own `updated_at` and `open` give the counts and the page, no join at all;
       the documents are read for the addresses of the user's scope

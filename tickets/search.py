@@ -18,6 +18,9 @@ semi-join); the desk picks one by the size of the queue and the estimated matche
 external user the index scan is keyed by the user's addresses as well as the words
 (`ARRAY[address_id] && R(u)` on the index `((ARRAY[address_id]), (ARRAY[machine_id]),
 public_document)`), so it reads the customer's matches, not every match of the whole history.
+A customer's searched list (`customer_documents`) reads an index keyed by address and word
+together (desk/migrations/0006): GIN intersects the two columns of the first index only after
+reading the word's posting list across every customer, the keyed one reads the customer's own.
 
 The addresses only narrow the index scan: access is the caller's scope (`visible_to(user)`),
 which every result still passes, so a document that were somehow stale could hide a ticket but
@@ -183,11 +186,34 @@ FOUND = "search_found"  # the statement's CTE: the ids of the customer's matchin
 
 def customer_documents(text, address_ids, *, state=False):
     """(sql, params): the ids of the tickets at `address_ids` whose public document matches
-    `text`, read by one scan of the index keyed by the addresses and the words; `state`: with
-    the tickets' `updated_at` and `open` kept on the documents (desk/migrations/0004)."""
+    `text`, read by one scan of the index keyed by address and word together
+    (desk/migrations/0006): the customer's own posting lists, not the word's across every
+    customer. The keyed query may find more than `text` does (negations dropped, phrases
+    loosened); `text` itself is then applied to each document read (`ts_match_vq`: a function,
+    so the planner does not scan the unkeyed index for it as well). A query with no indexable
+    part (only negations) reads the addresses' documents by `desk_search_public_idx` instead;
+    the choice is made while planning, from the values. `state`: with the tickets'
+    `updated_at` and `open` kept on the documents (desk/migrations/0004)."""
     columns = "doc.ticket_id, doc.updated_at, doc.open" if state else "doc.ticket_id"
+    query = f"websearch_to_tsquery('{SEARCH_CONFIG}', %s)"
+    keyed = f"desk_search_keyed_query(%s::bigint[], {query})"
     sql = (
         f"SELECT {columns} FROM {DOCUMENTS_TABLE} AS doc "  # noqa: S608 (constants only)
+        f"WHERE CASE WHEN {keyed} IS NULL THEN ARRAY[doc.address_id] && %s::bigint[] "
+        f"ELSE desk_search_keyed(doc.address_id, doc.public_document) @@ {keyed} "
+        f"AND doc.address_id = ANY (%s::bigint[]) END "
+        f"AND ts_match_vq(doc.public_document, {query})"
+    )
+    addresses = sorted(address_ids)
+    return sql, [addresses, text, addresses, addresses, text, addresses, text]
+
+
+def address_documents(text, address_ids):
+    """(sql, params): as `customer_documents`, by the unkeyed index over the addresses and the
+    words: the form the planner estimates well (`estimated_customer_matches`), and the one a
+    check of a single ticket's document reads by primary key (`customer_document_matches`)."""
+    sql = (
+        f"SELECT doc.ticket_id FROM {DOCUMENTS_TABLE} AS doc "  # noqa: S608 (constants only)
         f"WHERE ARRAY[doc.address_id] && %s::bigint[] "
         f"AND doc.public_document @@ websearch_to_tsquery('{SEARCH_CONFIG}', %s)"
     )
@@ -198,7 +224,7 @@ def customer_document_matches(ticket_sql, text, address_ids):
     """(sql, params): true when the public document of the ticket `ticket_sql` (a column)
     matches `text`, read by primary key for that one ticket (`OFFSET 0` keeps it so: the
     planner may not turn it into a scan of every match)."""
-    documents, params = customer_documents(text, address_ids)
+    documents, params = address_documents(text, address_ids)
     return f"EXISTS ({documents} AND doc.ticket_id = {ticket_sql} OFFSET 0)", params
 
 
@@ -234,7 +260,7 @@ def estimated_customer_matches(text, address_ids, using):
     match `text` and of all documents there (PostgreSQL; from the statistics of the documents'
     index expressions, close to the truth for rare and common words alike)."""
     addresses = tuple(sorted(address_ids))
-    documents, params = customer_documents(text, addresses)
+    documents, params = address_documents(text, addresses)
 
     def read(everything):
         plans = everything["Plans"]

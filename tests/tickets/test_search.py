@@ -21,6 +21,7 @@ from tests.factories import (
     TicketTypeFactory,
     UserFactory,
 )
+from tickets import search as ticket_search
 from tickets import services
 from tickets.models import Message, Ticket
 from tickets.search import search_tickets
@@ -156,6 +157,103 @@ def test_postgres_customer_search_is_one_index_scan_keyed_by_the_addresses(world
     text = plan(queryset, "enable_nestloop", "enable_mergejoin", "enable_indexscan")
     assert "Bitmap Index Scan on desk_search_public_idx" in text, text
     assert "(ARRAY[address_id] && " in text, text
+
+
+# Texts whose keyed query (desk/migrations/0006) differs from the query: phrases loosened,
+# negations dropped, nothing indexable left, quotes, backslashes and colons in words.
+KEYED_TEXTS = [
+    "walrus", "walrus pump", "walrus or gasket", "walrus -pump", '"walrus pump"',
+    '"pump walrus"', "-pump", "-walrus -pump", "walrus or -pump", "it's", "o'brien",
+    "back\\slash", "1:walrus", "grüße", "12345", "nothing-here", "!!", "walrus (pump",
+]  # fmt: skip
+
+
+def keyed_documents(text, addresses):
+    sql, params = ticket_search.customer_documents(text, [address.pk for address in addresses])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def query_documents(text, addresses):
+    """The documents at `addresses` that the query itself matches, by no index of ours."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ticket_id FROM desk_search_document WHERE address_id = ANY (%s) "
+            "AND public_document @@ websearch_to_tsquery('simple', %s)",
+            [[address.pk for address in addresses], text],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.postgres_only
+def test_postgres_the_keyed_index_finds_exactly_what_the_query_matches(world):
+    """A customer's search reads the index keyed by address and word; whatever the keyed
+    query loosens, the documents found are those the query matches at those addresses."""
+    subjects = [
+        ("Walrus pump", world.site), ("Pump walrus", world.branch), ("Walrus gasket", world.site),
+        ("Walrus pump", world.foreign), ("It's O'Brien", world.site), ("Back\\slash", world.branch),
+        ("1:walrus", world.site), ("Grüße 12345", world.site), ("Nothing-here", world.branch),
+        ("Gasket only", world.site),
+    ]  # fmt: skip
+    for subject, address in subjects:
+        file_ticket(world, subject=subject, address=address)
+    for addresses in ([world.site, world.branch], [world.site], [world.foreign]):
+        for text in KEYED_TEXTS:
+            expected = query_documents(text, addresses)
+            assert keyed_documents(text, addresses) == expected, (text, addresses)
+    # Not vacuous: words, phrases and negations each find some and leave some.
+    both = [world.site, world.branch]
+    assert len(keyed_documents("walrus", both)) == 4
+    assert len(keyed_documents('"walrus pump"', both)) == 1
+    assert len(keyed_documents("-walrus", both)) == 5
+
+
+@pytest.mark.postgres_only
+def test_postgres_the_keyed_query_asks_for_each_address_s_own_words():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT desk_search_keyed_query(ARRAY[7, 12], "
+            "websearch_to_tsquery('simple', %s))::text",
+            ['walrus -pump "oil leak"'],
+        )
+        assert cursor.fetchone()[0] == (
+            "'7:walrus' & '7:oil' & '7:leak' | '12:walrus' & '12:oil' & '12:leak'"
+        )
+        cursor.execute(
+            "SELECT desk_search_keyed_query(ARRAY[7], websearch_to_tsquery('simple', '-pump'))"
+        )
+        assert cursor.fetchone()[0] is None  # nothing indexable: the unkeyed index serves it
+
+
+@pytest.mark.postgres_only
+def test_postgres_a_word_too_long_to_key_is_filed_and_the_rest_found(world):
+    """A word of 2,046 letters is indexed as it is (the parser keeps words up to 2,046 bytes) but
+    keyed it would be too long: it is left out of the keyed index, and filing never fails."""
+    ticket = file_ticket(world, subject="Walrus report", description="x" * 2046)
+    assert keyed_documents("walrus", [world.site]) == {ticket.pk}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT public_document::text LIKE %s FROM desk_search_document WHERE ticket_id = %s",
+            ["%" + "x" * 2046 + "%", ticket.pk],
+        )
+        assert cursor.fetchone()[0] is True
+
+
+@pytest.mark.postgres_only
+def test_postgres_customer_search_reads_the_index_keyed_by_address_and_word(world):
+    file_ticket(world, subject="Walrus")
+    addresses = [world.site.pk, world.branch.pk]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        for text, index in (
+            ("walrus", "desk_search_keyed_idx"),
+            ("-walrus", "desk_search_public_idx"),
+        ):
+            sql, params = ticket_search.customer_documents(text, addresses, state=True)
+            cursor.execute("EXPLAIN " + sql, params)
+            text_plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert f"Bitmap Index Scan on {index}" in text_plan, text_plan
 
 
 @pytest.mark.postgres_only

@@ -99,7 +99,10 @@ FORMS = [  # (form, sort): the documents alone serve the recency orders only
 @pytest.mark.parametrize(("form", "sort"), FORMS)
 def test_every_page_and_count_equals_the_plain_search(customer_world, settings, form, sort):
     customer, _sites, _foreign = customer_world
-    searches = [(1000, "pump"), (1000, "valve -pump"), (1000, "nothing-here"), (5, "valve")]
+    searches = [
+        (1000, "pump"), (1000, "valve -pump"), (1000, "nothing-here"), (5, "valve"),
+        (1000, "-pump"), (1000, '"pump hums" or secret'),
+    ]  # fmt: skip
     for cap, text in searches:  # cap 5: the counts stop at "more than 5"
         settings.LIST_COUNT_CAP = cap
         for state in STATES:

@@ -228,5 +228,15 @@ def test_search_documents_are_built_for_the_seeded_tickets(indexes):
             "AND tgrelid IN ('tickets_ticket'::regclass, 'tickets_message'::regclass)"
         )
         disabled = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT indexrelid::regclass::text FROM pg_index "
+            "WHERE indrelid = 'desk_search_document'::regclass"
+        )
+        indexes = {row[0] for row in cursor.fetchall()}
     assert documents == filled == Ticket.objects.count() == SIZES["tickets"]
+    # Dropped for the rebuild when deferred, and built again over the rebuilt documents.
+    assert indexes == {
+        "desk_search_document_pkey", "desk_search_public_idx", "desk_search_internal_idx",
+        "desk_search_keyed_idx",
+    }  # fmt: skip
     assert disabled == 0  # the triggers are on again for everything written after the load

@@ -24,7 +24,8 @@ come from the database's sequences). Fast on PostgreSQL: tickets, messages and e
 streamed with COPY (ids and numbers drawn from their sequences in bulk, so tickets created
 later through the ORM never collide); from 50,000 tickets on (`--indexes`) the secondary
 indexes and foreign keys of those three tables are dropped for the load and re-created (and so
-re-validated) at the end, all in one transaction; then VACUUM ANALYZE. Elsewhere (SQLite, for
+re-validated) at the end, all in one transaction, and the search documents' GIN indexes are
+built once after the documents are rebuilt; then VACUUM ANALYZE. Elsewhere (SQLite, for
 tests) it falls back to bulk_create. Either way `Message.save` is bypassed, so each ticket's
 `awaiting_customer` flag is computed while its conversation is generated.
 
@@ -988,22 +989,31 @@ class PostgresWriter:
                         f"ALTER TABLE {connection.ops.quote_name(table)} "
                         f"DROP CONSTRAINT {connection.ops.quote_name(name)}"
                     )
-                cursor.execute(
-                    """
-                    SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-                    FROM pg_index i
-                    WHERE i.indrelid = %s::regclass AND NOT i.indisprimary
-                      AND NOT i.indisunique
-                      AND NOT EXISTS (SELECT 1 FROM pg_constraint c
-                                      WHERE c.conindid = i.indexrelid)
-                    ORDER BY 1
-                    """,
-                    [table],
-                )
-                for name, definition in cursor.fetchall():
+                for definition in self.drop_indexes(cursor, table):
                     self.saved.insert(0, definition)  # indexes before the foreign keys
-                    cursor.execute(f"DROP INDEX {name}")
         self.log(f"  dropped {len(self.saved)} secondary indexes and foreign keys for the load")
+
+    @staticmethod
+    def drop_indexes(cursor, table):
+        """Drop `table`'s secondary indexes (not the primary key, unique indexes or those of
+        constraints); returns the statements that create them again."""
+        cursor.execute(
+            """
+            SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+            FROM pg_index i
+            WHERE i.indrelid = %s::regclass AND NOT i.indisprimary
+              AND NOT i.indisunique
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                              WHERE c.conindid = i.indexrelid)
+            ORDER BY 1
+            """,
+            [table],
+        )
+        definitions = []
+        for name, definition in cursor.fetchall():
+            definitions.append(definition)
+            cursor.execute(f"DROP INDEX {name}")
+        return definitions
 
     def write(self, tickets, messages, events):
         count = len(tickets)
@@ -1041,7 +1051,13 @@ class PostgresWriter:
                 cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
             cursor.execute("SELECT to_regproc('desk_search_rebuild') IS NOT NULL")
             if cursor.fetchone()[0]:
+                # Its GIN indexes are built once over the rebuilt table, not row by row.
+                indexes = (
+                    self.drop_indexes(cursor, "desk_search_document") if self.defer_indexes else []
+                )
                 cursor.execute("SELECT desk_search_rebuild()")
+                for definition in indexes:
+                    cursor.execute(definition)
                 self.log(f"  rebuilt the search documents in {timer.lap('search'):.1f}s")
 
 
