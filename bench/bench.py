@@ -904,26 +904,49 @@ def markdown(result):
     return "\n".join(lines) + "\n"
 
 
-def summary():
-    files = sorted(RESULTS.glob("*.json"), key=lambda p: int(p.stem) if p.stem.isdigit() else 0)
-    results = [json.loads(p.read_text()) for p in files if p.stem.isdigit()]
-    if not results:
-        log("no results yet")
-        return
+# Issue 5: from the smallest to the largest size, each page's p50 grows by less than this.
+GROWTH_BOUND = 2.0
+
+
+def growth(results):
+    """{page: p50 at the largest size / p50 at the smallest}, for the pages measured (HTTP
+    200 or 302, with a p50) at both; `results` as the per-size JSON files hold them."""
+    if len(results) < 2:
+        return {}
+    ordered = sorted(results, key=lambda result: result["size"])
+
+    def p50s(result):
+        return {row["page"]: row["p50_ms"] for row in result["rows"] if row["p50_ms"]}
+
+    smallest, largest = p50s(ordered[0]), p50s(ordered[-1])
+    return {page: round(largest[page] / smallest[page], 2) for page in smallest if page in largest}
+
+
+def summary_lines(results):
+    """The lines of summary.md for `results` (one per size, as the JSON files hold them)."""
+    results = sorted(results, key=lambda result: result["size"])
     names = []
     for result in results:
         for r in result["rows"]:
             if r["page"] not in names:
                 names.append(r["page"])
     sizes = [result["size"] for result in results]
+    ratios = growth(results)
+    growth_header = [f"p50 growth {sizes[0]:,} → {sizes[-1]:,}"] if len(sizes) > 1 else []
     lines = [
         "# Benchmark summary",
         "",
         "p50 / p95 ms, req/s and queries per page; `404`/`500` = page missing or broken. "
-        "Details per size in `<size>.md` and `<size>.json`.",
+        "Details per size in `<size>.md` and `<size>.json`."
+        + (
+            f" Growth: the p50 at the largest size over the p50 at the smallest (issue 5: less "
+            f"than {GROWTH_BOUND:g}×; **over** marks a page that is not)."
+            if growth_header
+            else ""
+        ),
         "",
-        "| page | " + " | ".join(f"{s:,}" for s in sizes) + " |",
-        "| --- | " + " | ".join("---" for _ in sizes) + " |",
+        "| page | " + " | ".join([*(f"{s:,}" for s in sizes), *growth_header]) + " |",
+        "| --- | " + " | ".join("---" for _ in [*sizes, *growth_header]) + " |",
     ]
     for name in names:
         cells = []
@@ -937,6 +960,12 @@ def summary():
                 cells.append(
                     f"{r['p50_ms']} / {r['p95_ms']} ms, {r['req_s']} req/s, {r['queries']} q"
                 )
+        if growth_header:
+            ratio = ratios.get(name)
+            if ratio is None:
+                cells.append("—")
+            else:
+                cells.append(f"**{ratio}× over**" if ratio >= GROWTH_BOUND else f"{ratio}×")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(
@@ -952,7 +981,16 @@ def summary():
         )
         + " |"
     )
-    (RESULTS / "summary.md").write_text("\n".join(lines) + "\n")
+    return lines
+
+
+def summary():
+    files = [path for path in RESULTS.glob("*.json") if path.stem.isdigit()]
+    results = [json.loads(path.read_text()) for path in files]
+    if not results:
+        log("no results yet")
+        return
+    (RESULTS / "summary.md").write_text("\n".join(summary_lines(results)) + "\n")
     log((RESULTS / "summary.md").read_text())
 
 

@@ -53,3 +53,31 @@ def test_the_yardstick_times_python_and_a_database_round_trip():
     speed = bench.yardstick()
     assert speed["python_loop_ms"] > 0
     assert speed["select_1_ms"] > 0
+
+
+def row(page, p50, status=200):
+    return {
+        "page": page, "status": status, "p50_ms": p50, "p95_ms": p50 and p50 + 1,
+        "req_s": 100.0, "queries": 8,
+    }  # fmt: skip
+
+
+def test_the_summary_shows_each_page_s_growth_and_marks_the_pages_over_the_bound():
+    """Issue 5's bound (p50 grows by less than 2x from the smallest size to the largest) is
+    read off the summary: each page's ratio, and "over" where it is not met."""
+    small = {"size": 10_000, "rows": [row("list", 10.0), row("search", 10.8), row("gone", 5.0)]}
+    middle = {"size": 100_000, "rows": [row("list", 99.0), row("search", 12.0)]}
+    large = {
+        "size": 1_000_000,
+        "rows": [row("list", 14.1), row("search", 21.8), row("gone", None, status=500)],
+    }
+    assert bench.growth([large, small, middle]) == {"list": 1.41, "search": 2.02}
+    lines = bench.summary_lines([large, small, middle])
+    assert "| page | 10,000 | 100,000 | 1,000,000 | p50 growth 10,000 → 1,000,000 |" in lines
+    by_page = {line.split(" | ")[0]: line for line in lines if line.startswith("| ")}
+    assert by_page["| list"].endswith("| 1.41× |")
+    assert by_page["| search"].endswith("| **2.02× over** |")
+    assert by_page["| gone"].endswith("| HTTP 500 | — |")  # broken at 1M: no ratio
+    # One size alone has no growth to show.
+    assert bench.growth([large]) == {}
+    assert not any("growth" in line for line in bench.summary_lines([large]))
