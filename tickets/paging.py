@@ -21,6 +21,8 @@ capped counts (open, closed) in one statement that reads the matching search doc
 primary key (docs/performance.md, third and fifth optimisation passes).
 """
 
+from contextlib import nullcontext
+
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import BooleanField, Expression, F, Q, Subquery
@@ -102,14 +104,11 @@ class AddressMergedList(PageList):
 
     def page(self, start, stop):
         merged = merged_ids(self.ranges, self.address_ids, self.ordering, start, stop)
-        if self.prepare:
-            # Ranges by address and open/closed alone: one index range per address, whatever it
-            # holds, the same plan for every customer, so the statement is prepared
-            # (portal.db). Not with other filters: how far a range is walked for a status or a
-            # type depends on how common it is, which only the values tell the planner.
-            with prepared(self.queryset.db):
-                ids = [row[0] for row in merged]
-        else:
+        # With ranges by address and open/closed alone (`prepare`): one index range per
+        # address, whatever it holds, the same plan for every customer, so the statement is
+        # prepared (portal.db). Not with other filters: how far a range is walked for a status
+        # or a type depends on how common it is, which only the values tell the planner.
+        with prepared(self.queryset.db) if self.prepare else nullcontext():
             ids = [row[0] for row in merged]
         return rows_in_order(self.queryset, ids)
 
