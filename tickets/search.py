@@ -196,16 +196,19 @@ def customer_documents(text, address_ids, *, state=False):
     `updated_at` and `open` kept on the documents (desk/migrations/0004)."""
     columns = "doc.ticket_id, doc.updated_at, doc.open" if state else "doc.ticket_id"
     query = f"websearch_to_tsquery('{SEARCH_CONFIG}', %s)"
-    keyed = f"desk_search_keyed_query(%s::bigint[], {query})"
+    # The keyed query is computed while planning, once: the CASE asks only whether the query
+    # has an indexable part (`desk_search_indexable`, which the keyed query asks too).
     sql = (
         f"SELECT {columns} FROM {DOCUMENTS_TABLE} AS doc "  # noqa: S608 (constants only)
-        f"WHERE CASE WHEN {keyed} IS NULL THEN ARRAY[doc.address_id] && %s::bigint[] "
-        f"ELSE desk_search_keyed(doc.address_id, doc.public_document) @@ {keyed} "
+        f"WHERE CASE WHEN NOT desk_search_indexable({query}) "
+        f"THEN ARRAY[doc.address_id] && %s::bigint[] "
+        f"ELSE desk_search_keyed(doc.address_id, doc.public_document) "
+        f"@@ desk_search_keyed_query(%s::bigint[], {query}) "
         f"AND doc.address_id = ANY (%s::bigint[]) END "
         f"AND ts_match_vq(doc.public_document, {query})"
     )
     addresses = sorted(address_ids)
-    return sql, [addresses, text, addresses, addresses, text, addresses, text]
+    return sql, [text, addresses, addresses, text, addresses, text]
 
 
 def address_documents(text, address_ids):

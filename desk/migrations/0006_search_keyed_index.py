@@ -17,8 +17,9 @@ size of the history.
 The keyed query only narrows, and may find more than the query does: it is built from the
 query's indexable part (`querytree`: negations dropped) with phrases loosened to "and" (the
 keyed words carry no positions). The statement applies the query itself to every document it
-reads. A query with no indexable part (only negations, no words) gets NULL, and the statement
-then reads the customer's documents by `desk_search_public_idx` as before. Words longer than
+reads. A query with no indexable part (only negations, no words: `desk_search_indexable`) gets
+NULL, and the statement then reads the customer's documents by `desk_search_public_idx` as
+before. Words longer than
 2,000 bytes (a search text is at most 200 characters) are left out of the keyed index, so that
 the prefix never makes a word too long for a tsvector.
 
@@ -43,6 +44,13 @@ FORWARD = [
         ))
     $$
     """,
+    # Whether a query has an indexable part (words, not only negations): inlined by the planner.
+    """
+    CREATE FUNCTION desk_search_indexable(query tsquery) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        SELECT querytree(query) NOT IN ('', 'T')
+    $$
+    """,
     # The query's text form quotes every word ('…', quotes and backslashes doubled) and writes
     # phrases as <-> or <N>: the tokens are a quoted word, a phrase operator, or anything else
     # (operators, parentheses, spaces), kept as it is.
@@ -61,7 +69,7 @@ FORWARD = [
             FROM unnest(addresses) AS address(id),
                  regexp_matches(querytree(query), '''(?:[^'']|'''')*''|<[0-9-]+>|[^''<]+', 'g')
                      WITH ORDINALITY AS token(part, n)
-            WHERE querytree(query) NOT IN ('', 'T')
+            WHERE desk_search_indexable(query)
             GROUP BY address.id
         ) AS per_address
     $$
@@ -75,6 +83,7 @@ FORWARD = [
 BACKWARD = [
     "DROP INDEX desk_search_keyed_idx",
     "DROP FUNCTION desk_search_keyed_query(bigint[], tsquery)",
+    "DROP FUNCTION desk_search_indexable(tsquery)",
     "DROP FUNCTION desk_search_keyed(bigint, tsvector)",
 ]
 
